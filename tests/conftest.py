@@ -77,7 +77,9 @@ def new_database(pg_server_url: str, template: str = TEMPLATE_DB) -> str:
 
 
 @pytest.fixture
-def db(pg_server_url: str, migrated_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def db(
+    pg_server_url: str, migrated_template: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A fresh, migrated, empty database for this test; talentflow.db points at it."""
     from talentflow.db import engine
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
@@ -38,10 +39,11 @@ def start(state_dir: Path, database: str = DATABASE_NAME) -> str:
     server = _server(state_dir / "pgdata")
     admin_url = server.get_uri("postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
-            try:
+            # Another process may create it between our check and our CREATE.
+            with suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                 conn.execute(f'CREATE DATABASE "{database}"')
-            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-                pass  # another process created it between our check and our CREATE
     return server.get_uri(database)
