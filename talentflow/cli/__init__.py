@@ -1,0 +1,24 @@
+"""The `talentflow` command. Each command group lives in its own module of this package."""
+
+from __future__ import annotations
+
+import os
+
+from talentflow import config
+
+
+def _prepare_environment() -> None:
+    # Prefect reads its settings at import time: point it at the project's state folder and
+    # give the ephemeral API enough time to start on a cold machine.
+    os.environ.setdefault("PREFECT_HOME", str(config.state_dir() / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main() -> None:
+    _prepare_environment()
+    from talentflow.cli.app import app
+
+    app()

@@ -1,0 +1,15 @@
+"""Assembles the command groups. Keep this file a list of registrations."""
+
+from __future__ import annotations
+
+import typer
+
+from talentflow.cli import db as db_commands
+
+app = typer.Typer(
+    help="talentflow: partitioned, incremental, staleness-aware assets on Prefect, "
+    "and the talent-matching pipeline built on them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
