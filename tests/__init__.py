@@ -1,0 +1,1 @@
+"""talentflow tests (a package so shared helpers import as `tests.support...`)."""

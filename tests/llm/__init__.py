@@ -1,0 +1,1 @@
+"""Tests of the normalize step providers (talentflow.llm)."""
