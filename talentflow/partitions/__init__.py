@@ -1,0 +1,50 @@
+"""Partitions: Dagster-grade partitioned, versioned, staleness-aware assets on Prefect.
+
+Generic: nothing here knows about the application's data. See docs/partitions.md.
+"""
+
+from talentflow.partitions.assets import (
+    ALL,
+    AllOf,
+    Asset,
+    Custom,
+    Dep,
+    DimensionProjection,
+    Identity,
+    PartitionMapping,
+    TimeWindowOffset,
+    asset,
+    source_asset,
+)
+from talentflow.partitions.cache import cache_key, partition_cache_key_fn, partition_task_options
+from talentflow.partitions.errors import InvalidPartitionKey
+from talentflow.partitions.materializations import (
+    Record,
+    current_inputs,
+    fail,
+    latest,
+    observe,
+    record_many,
+    start,
+    succeed,
+)
+from talentflow.partitions.planning import Plan, plan
+from talentflow.partitions.sets import (
+    DynamicPartitions,
+    MultiPartitions,
+    PartitionSet,
+    StaticPartitions,
+    TimeWindowPartitions,
+)
+from talentflow.partitions.status import KeyStatus, counts, status
+from talentflow.partitions.versions import code_version, data_version
+
+__all__ = [
+    "ALL", "AllOf", "Asset", "Custom", "Dep", "DimensionProjection", "DynamicPartitions",
+    "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
+    "PartitionSet", "Plan", "Record", "StaticPartitions", "TimeWindowOffset",
+    "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
+    "data_version", "fail", "latest", "observe", "partition_cache_key_fn",
+    "partition_task_options", "plan", "record_many", "source_asset", "start", "status",
+    "succeed",
+]
