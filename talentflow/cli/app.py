@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
 
 app = typer.Typer(
@@ -13,3 +14,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_commands.app, name="db")
+app.command("generate")(data_commands.generate)
+app.command("ingest")(data_commands.ingest)
