@@ -208,8 +208,9 @@ def status(
 
 def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
                ) -> list[KeyStatus]:
-    """Also mark materialized keys whose upstream keys are stale (transitively)."""
-    fresh = [s.key for s in statuses if s.status == "materialized"]
+    """Also mark materialized keys whose upstream keys are stale (transitively), and add
+    that reason to keys that are stale already."""
+    fresh = [s.key for s in statuses if s.status in ("materialized", "stale")]
     if not fresh or not asset.deps:
         return statuses
     extra: dict[str, list[str]] = {}
