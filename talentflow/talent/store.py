@@ -257,3 +257,14 @@ def top_matches(conn: psycopg.Connection, ent: Entity, key: str, k: int = 3
             WHERE {col} = %s ORDER BY score DESC, {other_col} LIMIT %s""",
         [key, k],
     ).fetchall()
+
+
+def vector_versions(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]) -> dict[str, str]:
+    """id -> data version of its stored vector, for the ids that have one."""
+    return dict(
+        conn.execute(
+            f"SELECT {ent.id_column}, data_version FROM {ent.vector_table} "
+            f"WHERE {ent.id_column} = ANY(%s)",
+            [list(ids)],
+        ).fetchall()
+    )

@@ -1,0 +1,109 @@
+"""The talent pipeline end to end on the real parts: embedded PostgreSQL + pgvector, the
+ephemeral Prefect API, the bundled MiniLM model and the offline rules normalizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+import pytest
+
+from talentflow.partitions.errors import InvalidPartitionKey
+
+CVS = {
+    "c-1": ("Ada Lovelace", "Berlin",
+            "Senior Backend Engineer\nSenior backend engineer with 8 years of experience "
+            "building Python and Go services on AWS with PostgreSQL, Kafka and Kubernetes. "
+            "Led the migration of a payments platform to microservices."),
+    "c-2": ("Grace Hopper", "London",
+            "Product Designer\nProduct designer with 5 years in UX research, Figma and UI "
+            "design for mobile apps. Ran usability studies and design systems."),
+    "c-3": ("Alan Turing", "Remote",
+            "Data Scientist\nData scientist, 4 years: machine learning, PyTorch, "
+            "scikit-learn, statistics and A/B testing for recommender systems."),
+}
+JOBS = {
+    "j-1": ("Senior Backend Engineer", "Paymo", "Berlin",
+            "We need a senior backend engineer with 8 years of experience building Python and "
+            "Go services on AWS with PostgreSQL, Kafka and Kubernetes for our payments "
+            "platform and microservices."),
+    "j-2": ("Machine Learning Engineer", "Recsys Ltd", "Remote",
+            "Build recommender systems with PyTorch and scikit-learn; statistics and A/B "
+            "testing experience required."),
+    "j-3": ("Account Executive", "SellCo", "Paris",
+            "Sales role: account management, negotiation and Salesforce. 3 years in B2B "
+            "sales."),
+}
+
+
+def _load_rows(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        for cid, (name, loc, cv) in CVS.items():
+            conn.execute("INSERT INTO candidates (id, name, location, cv_text) "
+                         "VALUES (%s, %s, %s, %s)", [cid, name, loc, cv])
+        for jid, (title, company, loc, desc) in JOBS.items():
+            conn.execute("INSERT INTO jobs (id, title, company, location, description) "
+                         "VALUES (%s, %s, %s, %s, %s)", [jid, title, company, loc, desc])
+
+
+def _steps_did_nothing(result: dict) -> bool:
+    sides = result["sides"].values()
+    return (all(not s[step]["ran"] and not s[step]["cached"] for s in sides
+                for step in ("normalize", "embed"))
+            and all(not m.get("ran") for m in result["matching"].values()))
+
+
+def test_batch_run_materializes_everything_then_does_nothing(db: str) -> None:
+    from flows.batch import talent_batch
+
+    _load_rows(db)
+    first = talent_batch()
+    assert first["failed"] == {"candidate": {}, "job": {}}
+    assert sorted(first["sides"]["candidate"]["normalize"]["ran"]) == sorted(CVS)
+    with psycopg.connect(db) as conn:
+        vecs = conn.execute("SELECT embedding::text FROM candidate_vectors").fetchall()
+        assert len(vecs) == len(CVS)
+        for (text,) in vecs:
+            v = np.array([float(x) for x in text.strip("[]").split(",")])
+            assert v.shape == (384,)
+            assert abs(np.linalg.norm(v) - 1.0) < 1e-4
+        # the planted pair: near-identical CV and posting rank first for each other
+        best_job = conn.execute("SELECT job_id FROM matches WHERE candidate_id = 'c-1' "
+                                "ORDER BY score DESC LIMIT 1").fetchone()[0]
+        best_candidate = conn.execute("SELECT candidate_id FROM matches WHERE job_id = 'j-1' "
+                                      "ORDER BY score DESC LIMIT 1").fetchone()[0]
+        assert (best_job, best_candidate) == ("j-1", "c-1")
+        ml_job = conn.execute("SELECT job_id FROM matches WHERE candidate_id = 'c-3' "
+                              "ORDER BY score DESC LIMIT 1").fetchone()[0]
+        assert ml_job == "j-2"
+
+    second = talent_batch()
+    assert _steps_did_nothing(second), second
+
+
+def test_single_key_flow_is_a_cache_hit_when_nothing_changed(db: str) -> None:
+    from flows.candidates import candidate_pipeline
+    from flows.jobs import job_pipeline
+
+    _load_rows(db)
+    for jid in JOBS:
+        job_pipeline(jid)
+    first = candidate_pipeline("c-2")
+    assert first["normalize"]["ran"] == ["c-2"] and first["embed"]["ran"] == ["c-2"]
+    again = candidate_pipeline("c-2")
+    assert again["normalize"]["cached"] == ["c-2"] and not again["normalize"]["ran"]
+    assert again["embed"]["cached"] == ["c-2"] and not again["embed"]["ran"]
+
+    # An edited row is a new upstream data version: the steps run again for real.
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE candidates SET cv_text = cv_text || ' Also Kotlin.' "
+                     "WHERE id = 'c-2'")
+    edited = candidate_pipeline("c-2")
+    assert edited["normalize"]["ran"] == ["c-2"]
+
+
+def test_a_key_without_a_row_fails_at_once_with_a_clear_message(db: str) -> None:
+    from flows.candidates import candidate_pipeline
+
+    _load_rows(db)
+    with pytest.raises(InvalidPartitionKey, match=r"'c-404'.*'candidates'.*no candidate row"):
+        candidate_pipeline("c-404")
