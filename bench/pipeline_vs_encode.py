@@ -24,6 +24,7 @@ os.environ["TALENTFLOW_HOME"] = str(_home / "state")
 os.environ["PREFECT_HOME"] = str(_home / "prefect")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.pop("DATABASE_URL", None)
 
 

@@ -15,6 +15,12 @@ def _prepare_environment() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The CLI prints its own summary; Prefect's per-task INFO lines drown it.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # No network here or on many servers: the ephemeral API's telemetry only logs errors.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The assets `talentflow status` / `materialize` work on, with their runners.
+    os.environ.setdefault("TALENTFLOW_DEFINITIONS", "flows.definitions")
 
 
 def main() -> None:

@@ -83,6 +83,7 @@ def best_per_row(
     """
     forward: list[Pair] = []
     reverse: list[Pair] = []
+    reverse_hits: dict[int, list[Pair]] = {}
     if len(new) == 0 or len(other) == 0:
         return forward, reverse
     kk = min(k, len(other))
@@ -103,10 +104,20 @@ def best_per_row(
                 forward.append(_pair(chunk.ids[row], other.ids[col], new_is_candidate,
                                      score[row, col], cosine[row, col], coverage[row, col]))
         if thresholds is not None:
-            rows, cols = np.nonzero(score > thresholds[np.newaxis, :])
-            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-                reverse.append(_pair(chunk.ids[row], other.ids[col], new_is_candidate,
-                                     score[row, col], cosine[row, col], coverage[row, col]))
+            # At most K new entities can enter one other entity's top-K: take this chunk's
+            # column top-K, keep those beating that entity's current K-th best score.
+            kr = min(k, stop - start)
+            col_part = np.argpartition(-score, kr - 1, axis=0)[:kr, :]
+            col_scores = np.take_along_axis(score, col_part, axis=0)
+            hit_ranks, hit_cols = np.nonzero(col_scores > thresholds[np.newaxis, :])
+            for rank, col in zip(hit_ranks.tolist(), hit_cols.tolist(), strict=True):
+                row = int(col_part[rank, col])
+                reverse_hits.setdefault(col, []).append(_pair(
+                    chunk.ids[row], other.ids[col], new_is_candidate,
+                    score[row, col], cosine[row, col], coverage[row, col]))
+    for hits in reverse_hits.values():  # across chunks, still at most K per other entity
+        hits.sort(key=lambda p: -p.score)
+        reverse.extend(hits[:k])
     return forward, reverse
 
 
