@@ -71,8 +71,10 @@ def upgrade() -> None:
     # The upstream (asset, key) versions a materialization actually consumed. all_keys rows
     # stand for "every key of upstream_asset" (upstream_key '*', data_version = the upstream's
     # watermark); the flag keeps them apart from a real key spelled '*'.
-    # No foreign key: retention deletes inputs with their materialization in one statement,
-    # and bulk COPY of 100k+ rows should not pay a lookup per row.
+    # Written in bulk (two rows per materialization is common), read only by
+    # materialization_id: one narrow index, no foreign key (retention deletes inputs with
+    # their materialization in one statement) and no wide primary key — uniqueness comes
+    # from the writer's mapping of (upstream, key) -> version.
     op.execute(
         """
         CREATE TABLE materialization_inputs (
@@ -80,10 +82,13 @@ def upgrade() -> None:
             upstream_asset     text COLLATE "C" NOT NULL,
             upstream_key       text COLLATE "C" NOT NULL,
             all_keys           boolean NOT NULL DEFAULT false,
-            data_version       text NOT NULL,
-            PRIMARY KEY (materialization_id, upstream_asset, all_keys, upstream_key)
+            data_version       text NOT NULL
         )
         """
+    )
+    op.execute(
+        "CREATE INDEX materialization_inputs_by_materialization "
+        "ON materialization_inputs (materialization_id)"
     )
     # One row per (asset, key), kept current by every write:
     #   materialization_id/status — the latest attempt (running, materialized or failed);
@@ -92,6 +97,8 @@ def upgrade() -> None:
     #   changed_seq — id of the materialization that last CHANGED data_version, so "did
     #     anything of asset X change since watermark W" is an index range on (asset, changed_seq);
     #   history_count — rows of history kept, so retention only touches keys over the limit.
+    # Every run updates its row twice (start, finish): fillfactor leaves room on the page for
+    # HOT updates when no indexed column changes.
     op.execute(
         """
         CREATE TABLE partition_latest (
@@ -107,7 +114,7 @@ def upgrade() -> None:
             history_count      integer NOT NULL DEFAULT 1,
             updated_at         timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (asset, partition_key)
-        )
+        ) WITH (fillfactor = 80)
         """
     )
     op.execute(

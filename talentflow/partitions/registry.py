@@ -20,13 +20,6 @@ from talentflow.partitions.errors import check_storable
 
 # Below this many keys one array parameter beats the temp-table round trips of COPY.
 _COPY_THRESHOLD = 500
-# COPY text format: these four characters must be escaped inside a field.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-
-
-def copy_field(value: str | None) -> str:
-    """One field in PostgreSQL's COPY text format (None is NULL)."""
-    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
 
 
 def _validated(set_name: str, keys: Iterable[str]) -> list[str]:
@@ -58,7 +51,8 @@ def add_keys(conn: psycopg.Connection, set_name: str, keys: Iterable[str]) -> in
         )
         cur.execute("TRUNCATE tf_key_batch")
         with cur.copy("COPY tf_key_batch (key) FROM STDIN") as copy:
-            copy.write("".join(copy_field(k) + "\n" for k in batch).encode())
+            for k in batch:
+                copy.write_row((k,))
         cur.execute(
             """
             INSERT INTO partition_keys (set_name, key)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import psycopg
 
@@ -34,11 +34,11 @@ STATES = ("missing", "running", "materialized", "failed", "stale")
 _SHORT = 12  # characters of a version shown in reasons
 
 
-@dataclass(frozen=True)
-class KeyStatus:
+class KeyStatus(NamedTuple):
+    # A NamedTuple, not a dataclass: 100k of them are built per status call (~3x cheaper).
     key: str
     status: str
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = ()
 
 
 def _selection(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
@@ -47,28 +47,31 @@ def _selection(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | Non
     if keys is None and isinstance(asset.partitions, DynamicPartitions):
         # Straight from the registry: 100k keys never travel to Python and back.
         return (
-            "SELECT key, row_number() OVER (ORDER BY key) AS ord FROM partition_keys "
-            "WHERE set_name = %(set)s",
+            "SELECT key, key AS ord FROM partition_keys WHERE set_name = %(set)s",
             {"set": asset.partitions.name},
         )
     selected = asset.partitions.keys(conn) if keys is None else list(keys)
     return (
-        "SELECT key, ord FROM unnest(%(keys)s::text[]) WITH ORDINALITY AS s(key, ord)",
+        "SELECT key, ord FROM unnest(%(keys)b::text[]) WITH ORDINALITY AS s(key, ord)",
         {"keys": selected},
     )
 
 
 def _query(selection: str, detail: bool) -> str:
-    # `changed` lists, per materialized key, the consumed inputs that no longer match.
-    # The CASE keeps the ::bigint cast away from rows that are not watermarks.
+    # `changed` lists, per materialized key, the consumed inputs that no longer match: per-key
+    # inputs against the upstream's current data version, whole-upstream inputs against its
+    # watermark. The CASE keeps the ::bigint cast away from rows that are not watermarks.
+    # Only upstreams the asset declares now are compared (a change of deps changes the code
+    # version anyway), which also keeps other assets' rows out of the hash tables. The
+    # watermarks are MATERIALIZED: inlined, PostgreSQL re-evaluates them once per input row.
     body = f"""
     WITH sel AS ({selection}),
-    cur AS (
+    cur AS MATERIALIZED (
         SELECT s.key, s.ord, l.status, l.code_version, l.success_id, l.materialization_id
         FROM sel s
         LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
     ),
-    wm AS (
+    wm AS MATERIALIZED (
         SELECT u.asset,
                greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
                                   WHERE p.asset = u.asset), 0),
@@ -77,17 +80,23 @@ def _query(selection: str, detail: bool) -> str:
         FROM unnest(%(all_of)s::text[]) AS u(asset)
     ),
     changed AS (
-        SELECT c.key, i.upstream_asset, i.upstream_key, i.all_keys,
+        SELECT c.key, i.upstream_asset, i.upstream_key, false AS all_keys,
                i.data_version AS consumed, up.data_version AS now
         FROM cur c
-        JOIN materialization_inputs i ON i.materialization_id = c.success_id
+        JOIN materialization_inputs i
+          ON i.materialization_id = c.success_id AND NOT i.all_keys
+         AND i.upstream_asset = ANY(%(per_key)s::text[])
         LEFT JOIN partition_latest up
-               ON NOT i.all_keys AND up.asset = i.upstream_asset
-              AND up.partition_key = i.upstream_key
-        LEFT JOIN wm ON i.all_keys AND wm.asset = i.upstream_asset
+               ON up.asset = i.upstream_asset AND up.partition_key = i.upstream_key
+              AND up.asset = ANY(%(per_key)s::text[])
+        WHERE c.status = 'materialized' AND coalesce(up.data_version, '') <> i.data_version
+        UNION ALL
+        SELECT c.key, i.upstream_asset, i.upstream_key, true, i.data_version, NULL
+        FROM cur c
+        JOIN materialization_inputs i ON i.materialization_id = c.success_id AND i.all_keys
+        JOIN wm ON wm.asset = i.upstream_asset
         WHERE c.status = 'materialized'
-          AND CASE WHEN i.all_keys THEN wm.seq > i.data_version::bigint
-                   ELSE coalesce(up.data_version, '') <> i.data_version END
+          AND wm.seq > CASE WHEN i.all_keys THEN i.data_version::bigint END
     )"""
     state = """
         CASE WHEN c.status IS NULL THEN 'missing'
@@ -101,6 +110,7 @@ def _query(selection: str, detail: bool) -> str:
         SELECT {state} AS state
         FROM cur c LEFT JOIN (SELECT DISTINCT key FROM changed) p ON p.key = c.key
     ) x GROUP BY state"""
+    # The error of failed keys: a lookup for those few rows, not a join over all history.
     return body + f""",
     per_key AS (
         SELECT key, array_agg(upstream_asset ORDER BY upstream_asset, upstream_key) AS ua,
@@ -110,10 +120,14 @@ def _query(selection: str, detail: bool) -> str:
                array_agg(now ORDER BY upstream_asset, upstream_key) AS nv
         FROM changed GROUP BY key
     )
-    SELECT c.key, {state} AS state, c.code_version, f.error, p.ua, p.uk, p.aw, p.cv, p.nv
+    SELECT c.key, {state} AS state,
+           CASE WHEN c.status = 'materialized' THEN c.code_version END AS code_version,
+           CASE WHEN c.status = 'failed' THEN
+               (SELECT f.error FROM materializations f WHERE f.id = c.materialization_id)
+           END AS error,
+           p.ua, p.uk, p.aw, p.cv, p.nv
     FROM cur c
     LEFT JOIN per_key p ON p.key = c.key
-    LEFT JOIN materializations f ON c.status = 'failed' AND f.id = c.materialization_id
     ORDER BY c.ord"""
 
 
@@ -123,6 +137,7 @@ def _params(asset: Asset, extra: dict[str, object]) -> dict[str, object]:
         # Source assets have no code of their own to go stale.
         "code": None if asset.source else asset.code_version,
         "all_of": asset.all_of,
+        "per_key": [d.name for d in asset.deps if d.name not in asset.all_of],
         **extra,
     }
 
@@ -182,6 +197,9 @@ def status(
     details = _watermark_details(conn, wm_pairs)
     out = []
     for key, state, old_code, error, uas, uks, aws, cvs, nvs in rows:
+        if state == "materialized" or state == "missing" or state == "running":
+            out.append(KeyStatus(key, state))
+            continue
         reasons: list[str] = []
         if state == "failed":
             reasons.append(f"failed: {error}" if error else "failed")
