@@ -6,6 +6,7 @@ import typer
 
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
+from talentflow.cli import partitions as partition_commands
 
 app = typer.Typer(
     help="talentflow: partitioned, incremental, staleness-aware assets on Prefect, "
@@ -16,3 +17,5 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.command("generate")(data_commands.generate)
 app.command("ingest")(data_commands.ingest)
+app.add_typer(partition_commands.app, name="partitions")
+partition_commands.register_top_level(app)
