@@ -13,8 +13,9 @@ from typing import Any
 
 from prefect import flow
 
+from flows.matching import matching
 from flows.pipeline import DEFAULT_BATCH_SIZE
-from flows.run import match_side, prepare_side
+from flows.run import prepare_side
 from talentflow.embeddings import EmbedderSettings
 from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE, JOB
@@ -38,9 +39,7 @@ def talent_batch(
         sides[ent.kind], ready[ent.kind] = prepare_side(
             ent, keys, plan_first=True, llm=llm, embedder=embedder, batch_size=batch_size
         )
-    matched = {
-        ent.kind: match_side(ent, ready[ent.kind], plan_first=True) for ent in (CANDIDATE, JOB)
-    }
+    matched = matching(candidate_ids=ready["candidate"], job_ids=ready["job"], plan_first=True)
     return {
         "sides": {k: {"normalize": v.normalize.__dict__, "embed": v.embed.__dict__}
                   for k, v in sides.items()},

@@ -6,8 +6,10 @@ from typing import Any
 
 from prefect import flow
 
-from flows.run import match_side, prepare_side
+from flows.matching import matching
+from flows.run import prepare_side
 from flows.tagging import tag_current_run
+from talentflow.db.locks import partition_lock
 from talentflow.embeddings import EmbedderSettings
 from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE
@@ -16,11 +18,13 @@ from talentflow.talent.entities import CANDIDATE
 @flow(name="candidate-pipeline", flow_run_name="candidate-{candidate_id}")
 def candidate_pipeline(candidate_id: str) -> dict[str, Any]:
     """Normalize, embed and match one candidate. Unchanged steps are Prefect cache hits."""
-    tag_current_run([f"partition:{CANDIDATE.table}/{candidate_id}", "asset-set:candidates"])
-    side, ready = prepare_side(
-        CANDIDATE, [candidate_id], plan_first=False,
-        llm=LLMSettings.from_env(), embedder=EmbedderSettings.from_env(),
-    )
-    matched = match_side(CANDIDATE, ready, plan_first=False)
-    return {"normalize": side.normalize.__dict__, "embed": side.embed.__dict__,
-            "matching": matched, "failed": side.failed or matched.get("failed", {})}
+    # One run per key at a time (queued behind a run in flight): never two writers.
+    with partition_lock(candidate_pipeline.name, candidate_id):
+        tag_current_run([f"partition:{CANDIDATE.table}/{candidate_id}", "asset-set:candidates"])
+        side, ready = prepare_side(
+            CANDIDATE, [candidate_id], plan_first=False,
+            llm=LLMSettings.from_env(), embedder=EmbedderSettings.from_env(),
+        )
+        matched = matching(candidate_ids=ready, plan_first=False)["candidate"]
+        return {"normalize": side.normalize.__dict__, "embed": side.embed.__dict__,
+                "matching": matched, "failed": side.failed or matched.get("failed", {})}

@@ -19,16 +19,28 @@ from talentflow.db import connect
 from talentflow.partitions import Record, counts, current_inputs, record_many, status
 from talentflow.talent import matching as matching_maths
 from talentflow.talent import store
-from talentflow.talent.entities import Entity, entity
+from talentflow.talent.entities import CANDIDATE, JOB, Entity
 from tasks import assets
 from tasks.match import match_batch
 
 
-@flow(name="matching", flow_run_name="matching-{kind}")
-def matching(kind: str, keys: list[str], plan_first: bool = False,
+@flow(name="matching", flow_run_name="matching")
+def matching(candidate_ids: list[str] | None = None, job_ids: list[str] | None = None,
+             plan_first: bool = False,
              top_k: int = matching_maths.DEFAULT_TOP_K) -> dict[str, Any]:
-    """Cross-join `keys` of one side against the whole other side; exact top-K per entity."""
-    ent = entity(kind)
+    """Cross-join the given keys of each side against the whole other side (exact top-K).
+
+    One subflow run for both sides: a flow run costs ~1 s here, a task run ~15 ms.
+    """
+    return {
+        ent.kind: match_side(ent, keys, plan_first=plan_first, top_k=top_k)
+        for ent, keys in ((CANDIDATE, candidate_ids), (JOB, job_ids)) if keys is not None
+    }
+
+
+def match_side(ent: Entity, keys: list[str], *, plan_first: bool, top_k: int
+               ) -> dict[str, Any]:
+    kind = ent.kind
     asset = assets.get(ent.matches_asset)
     with connect() as conn:
         embedded = store.vector_versions(conn, ent, keys)

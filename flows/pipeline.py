@@ -36,7 +36,11 @@ from tasks import assets
 from tasks.embed import embed_batch
 from tasks.normalize import normalize_batch
 
+# Keys per task run. LLM calls go in small batches so one bad answer or a budget stop costs
+# little; embedding batches are larger because the encoder sorts a batch by length, and
+# fewer, fuller batches pad less (the encoder is most of the pipeline's time).
 DEFAULT_BATCH_SIZE = 64
+DEFAULT_EMBED_BATCH_SIZE = 256
 
 
 @dataclass

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from flows.matching import matching
 from flows.pipeline import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_EMBED_BATCH_SIZE,
     SideReport,
     embed_step,
     normalize_step,
@@ -20,7 +19,9 @@ from talentflow.talent.entities import Entity
 
 def prepare_side(ent: Entity, keys: Sequence[str] | None, *, plan_first: bool,
                  llm: LLMSettings, embedder: EmbedderSettings,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[SideReport, list[str]]:
+                 batch_size: int = DEFAULT_BATCH_SIZE,
+                 embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+                 ) -> tuple[SideReport, list[str]]:
     """Observe sources, normalize, embed. Returns the report and the keys now embedded."""
     sources = register_sources(ent, keys)
     keys = sorted(sources)
@@ -29,10 +30,7 @@ def prepare_side(ent: Entity, keys: Sequence[str] | None, *, plan_first: bool,
                                       batch_size=batch_size)
     embeddable = [k for k in keys if k not in report.normalize.failed]
     report.embed = embed_step(ent, embeddable, plan_first=plan_first, embedder=embedder,
-                              batch_size=batch_size)
+                              batch_size=embed_batch_size)
     ready = [k for k in embeddable if k not in report.embed.failed]
     return report, ready
 
-
-def match_side(ent: Entity, keys: list[str], *, plan_first: bool) -> dict[str, Any]:
-    return matching(kind=ent.kind, keys=keys, plan_first=plan_first)
