@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
 from talentflow.cli import partitions as partition_commands
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_commands.app, name="db")
+app.add_typer(cost_commands.app, name="costs")
 app.command("generate")(data_commands.generate)
 app.command("ingest")(data_commands.ingest)
 app.add_typer(partition_commands.app, name="partitions")
