@@ -1,0 +1,206 @@
+"""A warm runner: executes flow runs of served deployments inside THIS process, on threads.
+
+Why not `prefect.serve` / `Runner`: in Prefect 3.8 every run it executes starts a new Python
+process (`run_flow_in_subprocess`, a spawn), which re-imports prefect, torch and
+sentence-transformers and reloads the model: 12-30 s from event to flow body here
+(PREFECT_NOTES). Prefect's triggers and scheduler still create the flow runs; this runner
+only replaces the process start. It:
+
+1. polls the API for Scheduled runs of its deployments (one cheap request every `poll_s`);
+2. claims a run by proposing Pending — the server's orchestration rules refuse a second
+   claimant, so two runners (or a worker) never execute the same run;
+3. executes it with `prefect.flow_engine.run_flow(flow, flow_run=...)` on a worker thread:
+   the same engine a subprocess would run, with states, logs, task runs, caching and
+   results as usual, but with imports and the model already in memory.
+
+Per key, in this process: a run whose (deployment, parameters) equal a run still executing
+is left Scheduled until that one finishes (queued, never concurrent, no thread parked on a
+lock). Across processes the flows' own advisory lock (talentflow/db/locks.py) does the same.
+
+Limits, by choice: cancelling a run from the UI does not interrupt its thread (the run is
+marked when it ends); a crash of this process leaves its in-flight runs Running (as with a
+killed worker without heartbeats). Async flows are run in the worker thread's own loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.client.schemas.objects import FlowRun
+
+logger = logging.getLogger("talentflow.runner")
+
+
+@dataclass
+class RunnerStats:
+    claimed: int = 0
+    completed: int = 0
+    failed: int = 0
+    crashed: int = 0
+    deferred: int = 0  # polls that left a run Scheduled because its key was in flight
+    last_poll_s: float = 0.0
+    durations_s: list[float] = field(default_factory=list)
+
+
+class WarmRunner:
+    """Run Scheduled flow runs of `flows` (deployment id -> flow) on `workers` threads."""
+
+    def __init__(self, flows: Mapping[UUID, Flow], *, workers: int = 4, poll_s: float = 0.25,
+                 name: str = "talentflow-warm-runner") -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.flows = dict(flows)
+        self.workers = workers
+        self.poll_s = poll_s
+        self.name = name
+        self.stats = RunnerStats()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow-run")
+        self._lock = threading.Lock()
+        self._running: dict[UUID, Hashable] = {}  # flow run id -> its (deployment, params) key
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Poll now (e.g. after creating a run) instead of at the next interval."""
+        self._wake.set()
+
+    def stop(self, wait_s: float = 60.0) -> None:
+        """Stop claiming runs; wait up to `wait_s` for those executing to finish."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(10)
+        deadline = time.monotonic() + wait_s
+        while self.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    # -- polling ---------------------------------------------------------------------------
+    def _loop(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            while not self._stop.is_set():
+                try:
+                    self.poll_once(client)
+                except Exception:  # noqa: BLE001 - a failed poll (server restarting) is retried
+                    logger.exception("polling for scheduled runs failed; retrying")
+                    self._stop.wait(min(5.0, self.poll_s * 10))
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def poll_once(self, client: Any) -> int:
+        """Claim and start every due run there is a free worker for; returns how many."""
+        if not self.flows:
+            return 0
+        free = self.workers - self.in_flight()
+        if free <= 0:
+            return 0
+        t0 = time.perf_counter()
+        runs = client.get_scheduled_flow_runs_for_deployments(
+            deployment_ids=list(self.flows),
+            scheduled_before=datetime.now(UTC) + timedelta(seconds=0.5),
+        )
+        self.stats.last_poll_s = time.perf_counter() - t0
+        started = 0
+        keys_taken: set[Hashable] = set()
+        for run in sorted(runs, key=lambda r: r.next_scheduled_start_time or r.created):
+            if started >= free:
+                break
+            key = run_key(run)
+            with self._lock:
+                busy = run.id in self._running or key in self._running.values()
+            if busy or key in keys_taken:
+                self.stats.deferred += 1
+                continue
+            if not self._claim(client, run):
+                continue
+            keys_taken.add(key)
+            with self._lock:
+                self._running[run.id] = key
+            self.stats.claimed += 1
+            future = self._pool.submit(self._execute, run)
+            future.add_done_callback(lambda f, rid=run.id: self._done(rid, f))
+            started += 1
+        return started
+
+    def _claim(self, client: Any, run: FlowRun) -> bool:
+        from prefect.exceptions import Abort
+        from prefect.states import Pending
+        from prefect.utilities.engine import propose_state_sync
+
+        try:
+            state = propose_state_sync(client, Pending(), flow_run_id=run.id)
+        except Abort:
+            return False  # another runner took it first
+        except Exception:  # noqa: BLE001
+            logger.exception("could not claim flow run %s", run.id)
+            return False
+        return state.is_pending()
+
+    # -- executing -------------------------------------------------------------------------
+    def _execute(self, run: FlowRun) -> Any:
+        from prefect.flow_engine import run_flow
+
+        flow = self.flows[run.deployment_id]
+        t0 = time.perf_counter()
+        state = run_flow(flow, flow_run=run, return_type="state")
+        if hasattr(state, "__await__"):  # an async flow: run it to completion on this thread
+            import asyncio
+
+            state = asyncio.run(state)
+        self.stats.durations_s.append(round(time.perf_counter() - t0, 3))
+        if state is not None and state.is_failed():
+            self.stats.failed += 1
+        else:
+            self.stats.completed += 1
+        return state
+
+    def _done(self, run_id: UUID, future: Future) -> None:
+        with self._lock:
+            self._running.pop(run_id, None)
+        exc = future.exception() if not future.cancelled() else None
+        if exc is not None:
+            # The engine records flow failures itself; reaching here means it could not.
+            self.stats.crashed += 1
+            logger.error("flow run %s crashed in the engine: %r", run_id, exc)
+            self._mark_crashed(run_id, exc)
+        self._wake.set()  # a key may have been waiting for this run
+
+    def _mark_crashed(self, run_id: UUID, exc: BaseException) -> None:
+        try:
+            from prefect.client.orchestration import get_client
+            from prefect.states import Crashed
+
+            with get_client(sync_client=True) as client:
+                client.set_flow_run_state(
+                    run_id, Crashed(message=f"warm runner: engine error {exc!r}"), force=True
+                )
+        except Exception:  # noqa: BLE001 - best effort; the log line above says what happened
+            logger.exception("could not mark flow run %s crashed", run_id)
+
+
+def run_key(run: FlowRun) -> Hashable:
+    """(deployment, parameters): two runs with the same key must not execute concurrently."""
+    return (run.deployment_id, json.dumps(run.parameters or {}, sort_keys=True, default=str))
