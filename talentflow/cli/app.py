@@ -8,6 +8,8 @@ from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
 from talentflow.cli import partitions as partition_commands
+from talentflow.cli import sensor as sensor_commands
+from talentflow.cli import serve as serve_command
 
 app = typer.Typer(
     help="talentflow: partitioned, incremental, staleness-aware assets on Prefect, "
@@ -21,3 +23,5 @@ app.command("generate")(data_commands.generate)
 app.command("ingest")(data_commands.ingest)
 app.add_typer(partition_commands.app, name="partitions")
 partition_commands.register_top_level(app)
+app.add_typer(sensor_commands.app, name="sensor")
+app.command("serve")(serve_command.serve)
