@@ -14,11 +14,12 @@ from typing import Any
 from prefect import flow
 
 from flows.matching import matching
-from flows.pipeline import DEFAULT_BATCH_SIZE
+from flows.pipeline import DEFAULT_BATCH_SIZE, flow_run_id
 from flows.run import prepare_side
 from talentflow.embeddings import EmbedderSettings
 from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE, JOB
+from tasks.cost_hook import publish_cost_artifact
 
 
 @flow(name="talent-batch", flow_run_name="talent-batch")
@@ -40,7 +41,9 @@ def talent_batch(
             ent, keys, plan_first=True, llm=llm, embedder=embedder, batch_size=batch_size
         )
     matched = matching(candidate_ids=ready["candidate"], job_ids=ready["job"], plan_first=True)
+    publish_cost_artifact()
     return {
+        "flow_run_id": flow_run_id(),
         "sides": {k: {"normalize": v.normalize.__dict__, "embed": v.embed.__dict__}
                   for k, v in sides.items()},
         "matching": matched,

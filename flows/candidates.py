@@ -13,6 +13,7 @@ from talentflow.db.locks import partition_lock
 from talentflow.embeddings import EmbedderSettings
 from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE
+from tasks.cost_hook import publish_cost_artifact
 
 
 @flow(name="candidate-pipeline", flow_run_name="candidate-{candidate_id}")
@@ -26,5 +27,6 @@ def candidate_pipeline(candidate_id: str) -> dict[str, Any]:
             llm=LLMSettings.from_env(), embedder=EmbedderSettings.from_env(),
         )
         matched = matching(candidate_ids=ready, plan_first=False)["candidate"]
+        publish_cost_artifact()
         return {"normalize": side.normalize.__dict__, "embed": side.embed.__dict__,
                 "matching": matched, "failed": side.failed or matched.get("failed", {})}

@@ -166,6 +166,14 @@ def normalize_step(ent: Entity, sources: dict[str, store.SourceRow], keys: Seque
             store.upsert_normalized(conn, ent, items)
         record(asset.name, work, started_at, succeeded=succeeded, failed=result["errors"])
         report.failed.update(result["errors"])
+        if result.get("budget_stop"):
+            # The budget is spent: the remaining keys fail with its message, uncalled.
+            rest = [k for k in work.keys if k not in report.ran and k not in report.cached
+                    and k not in report.failed]
+            errors = dict.fromkeys(rest, result["budget_stop"])
+            record(asset.name, work, datetime.now(UTC), succeeded={}, failed=errors)
+            report.failed.update(errors)
+            break
     return report
 
 

@@ -41,11 +41,13 @@ def normalize_batch(
     profiles: dict[str, Any] = {}
     errors: dict[str, str] = {}
     failed_usage: dict[str, Any] = {}
+    budget_stop: str | None = None
     for i, key in enumerate(keys):
         try:
             guard.check(key, texts[key], kind)
         except BudgetStop as stop:
-            errors.update(dict.fromkeys(keys[i:], str(stop)))
+            budget_stop = str(stop)
+            errors.update(dict.fromkeys(keys[i:], budget_stop))
             break
         called_at, started = datetime.now(UTC), time.perf_counter()
         try:
@@ -66,4 +68,5 @@ def normalize_batch(
             "attempts": result.attempts,
             "called_at": called_at.isoformat(),
         }
-    return {"profiles": profiles, "errors": errors, "failed_usage": failed_usage}
+    return {"profiles": profiles, "errors": errors, "failed_usage": failed_usage,
+            "budget_stop": budget_stop}

@@ -64,6 +64,10 @@ def _print_summary(result: dict, show: int) -> None:
             typer.echo(f"  {key}: {reason}")
     if not did_work:
         typer.echo("nothing to do: every partition is up to date (no LLM call, no embedding)")
+    from talentflow.costs.reports import run_summary
+
+    with connect() as conn:
+        typer.echo(run_summary(conn, result["flow_run_id"]))
 
     with connect() as conn:
         ids = [r[0] for r in conn.execute(
