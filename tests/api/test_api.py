@@ -1,0 +1,59 @@
+"""The REST API answers from the same bulk queries as the CLI, on a real database."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from talentflow.partitions import Record, catalog, observe, record_many
+
+
+@pytest.fixture
+def client(db: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("TALENTFLOW_DEFINITIONS", "flows.definitions")
+    from talentflow.api import app
+
+    return TestClient(app)
+
+
+def test_status_and_lineage_of_partitions(db: str, client: TestClient) -> None:
+    catalog.load_definitions("flows.definitions")
+    normalized = catalog.get_asset("normalized_candidates")
+    source = catalog.get_asset("candidates")
+    with psycopg.connect(db) as conn:
+        from talentflow.partitions import registry
+
+        registry.add_keys(conn, "candidates", ["c-1", "c-2", "c-3"])
+        observe(conn, source, [("c-1", "h1"), ("c-2", "h2")])
+        record_many(conn, normalized, [
+            Record("c-1", "n1", inputs={("candidates", "c-1"): "h1"}),
+            Record("c-2", "n2", inputs={("candidates", "c-2"): "old"}),
+        ])
+        conn.commit()
+
+    body = client.get("/assets/normalized_candidates/status").json()
+    assert body["counts"]["materialized"] == 1
+    assert body["counts"]["stale"] == 1
+    assert body["counts"]["missing"] == 1
+    stale = client.get("/assets/normalized_candidates/status", params={"state": "stale"}).json()
+    assert [p["key"] for p in stale["partitions"]] == ["c-2"]
+    assert "candidates" in stale["partitions"][0]["reasons"][0]
+
+    lineage = client.get("/assets/normalized_candidates/partitions/c-1").json()
+    assert lineage["status"] == "materialized"
+    assert lineage["materializations"][0]["data_version"] == "n1"
+    assert lineage["materializations"][0]["inputs"] == [
+        {"asset": "candidates", "key": "c-1", "data_version": "h1"}
+    ]
+
+
+def test_clear_errors_for_unknown_things(db: str, client: TestClient) -> None:
+    response = client.get("/assets/nope/status")
+    assert response.status_code == 404 and "unknown asset 'nope'" in response.json()["detail"]
+    response = client.get("/assets/normalized_candidates/status", params={"state": "bogus"})
+    assert response.status_code == 422
+    response = client.get("/assets/normalized_candidates/partitions/c-404")
+    assert response.status_code == 404
+    assert client.get("/costs", params={"by": "weather"}).status_code == 422
+    assert client.get("/costs").json() == []
