@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.artifacts import publish_status_artifact
 from flows.matching import matching
 from flows.pipeline import DEFAULT_BATCH_SIZE, flow_run_id
 from flows.run import prepare_side
@@ -42,6 +43,7 @@ def talent_batch(
         )
     matched = matching(candidate_ids=ready["candidate"], job_ids=ready["job"], plan_first=True)
     publish_cost_artifact()
+    publish_status_artifact()
     return {
         "flow_run_id": flow_run_id(),
         "sides": {k: {"normalize": v.normalize.__dict__, "embed": v.embed.__dict__}

@@ -78,6 +78,26 @@ def test_batch_run_materializes_everything_then_does_nothing(db: str) -> None:
 
     second = talent_batch()
     assert _steps_did_nothing(second), second
+    _assert_status_artifact(second["flow_run_id"])
+
+
+def _assert_status_artifact(flow_run_id: str) -> None:
+    """The run left a partition-status table on its page: every partition materialized."""
+    import json
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])))
+    by_key = {a.key: a for a in artifacts}
+    assert {"partition-status", "llm-costs"} <= set(by_key)
+    table = by_key["partition-status"].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert {r["asset"]: r["materialized"] for r in rows}["candidate_matches"] == len(CVS)
+    assert all(r["stale"] == 0 and r["missing"] == 0 for r in rows)
 
 
 def test_single_key_flow_is_a_cache_hit_when_nothing_changed(db: str) -> None:
