@@ -22,6 +22,7 @@ from talentflow.partitions.materializations import (
     Record,
     current_inputs,
     fail,
+    history,
     latest,
     observe,
     record_many,
@@ -44,7 +45,7 @@ __all__ = [
     "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
     "PartitionSet", "Plan", "Record", "StaticPartitions", "TimeWindowOffset",
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
-    "data_version", "fail", "latest", "observe", "partition_cache_key_fn",
+    "data_version", "fail", "history", "latest", "observe", "partition_cache_key_fn",
     "partition_task_options", "plan", "record_many", "source_asset", "start", "status",
     "succeed",
 ]

@@ -476,6 +476,10 @@ def record_many(
             with cur.copy("COPY tf_input_batch FROM STDIN") as copy:
                 for row in input_rows:
                     copy.write_row(row)
+        if len(mat_rows) >= 1000:
+            # Temp tables have no statistics: without them a large batch may be joined to its
+            # inputs row by row.
+            cur.execute("ANALYZE tf_mat_batch, tf_input_batch")
         if only_changed:
             cur.execute(
                 """

@@ -50,85 +50,80 @@ def _selection(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | Non
             "SELECT key, key AS ord FROM partition_keys WHERE set_name = %(set)s",
             {"set": asset.partitions.name},
         )
-    selected = asset.partitions.keys(conn) if keys is None else list(keys)
+    # Duplicates collapse: a key has one status.
+    selected = asset.partitions.keys(conn) if keys is None else list(dict.fromkeys(keys))
     return (
         "SELECT key, ord FROM unnest(%(keys)b::text[]) WITH ORDINALITY AS s(key, ord)",
         {"keys": selected},
     )
 
 
+# The inputs of a key's current data that no longer match, for one key (l = its latest row):
+# per-key inputs against the upstream's current version, whole-upstream inputs against the
+# watermark. Only upstreams the asset declares now are compared (a change of deps changes
+# the code version anyway). The CASE keeps the ::bigint cast away from other rows.
+_CHANGED_INPUTS = """
+    FROM materialization_inputs i
+    LEFT JOIN partition_latest up
+           ON NOT i.all_keys AND up.asset = i.upstream_asset AND up.partition_key = i.upstream_key
+          AND up.asset = ANY(%(per_key)s::text[])
+    WHERE i.materialization_id = l.success_id
+      AND CASE WHEN i.all_keys
+               THEN i.upstream_asset = ANY(%(all_of)s::text[])
+                    AND (SELECT wm.seq FROM wm WHERE wm.asset = i.upstream_asset)
+                        > i.data_version::bigint
+               ELSE i.upstream_asset = ANY(%(per_key)s::text[])
+                    AND coalesce(up.data_version, '') <> i.data_version
+          END"""
+
+
 def _query(selection: str, detail: bool) -> str:
-    # `changed` lists, per materialized key, the consumed inputs that no longer match: per-key
-    # inputs against the upstream's current data version, whole-upstream inputs against its
-    # watermark. The CASE keeps the ::bigint cast away from rows that are not watermarks.
-    # Only upstreams the asset declares now are compared (a change of deps changes the code
-    # version anyway), which also keeps other assets' rows out of the hash tables. The
-    # watermarks are MATERIALIZED: inlined, PostgreSQL re-evaluates them once per input row.
-    body = f"""
-    WITH sel AS ({selection}),
-    cur AS MATERIALIZED (
-        SELECT s.key, s.ord, l.status, l.code_version, l.success_id, l.materialization_id
-        FROM sel s
-        LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
-    ),
-    wm AS MATERIALIZED (
+    # One pass over the selection. Per key: its latest row (primary key), then a probe of
+    # the inputs its current data was computed from (index on materialization_id) and, per
+    # input, the upstream's current version (primary key) or watermark. The shape is
+    # deliberate: every step is an index lookup driven by the key, so the cost is linear in
+    # the selection whatever the history size, and no estimate (fresh tables without
+    # statistics, a generic plan for a prepared statement) can turn it into a nested loop
+    # that compares every key with every input. The watermarks are MATERIALIZED: inlined,
+    # PostgreSQL would recompute them for every input row.
+    head = """
+    WITH wm AS MATERIALIZED (
         SELECT u.asset,
                greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
                                   WHERE p.asset = u.asset), 0),
                         coalesce((SELECT a.removed_seq FROM partition_assets a
                                   WHERE a.asset = u.asset), 0)) AS seq
         FROM unnest(%(all_of)s::text[]) AS u(asset)
-    ),
-    changed AS (
-        SELECT c.key, i.upstream_asset, i.upstream_key, false AS all_keys,
-               i.data_version AS consumed, up.data_version AS now
-        FROM cur c
-        JOIN materialization_inputs i
-          ON i.materialization_id = c.success_id AND NOT i.all_keys
-         AND i.upstream_asset = ANY(%(per_key)s::text[])
-        LEFT JOIN partition_latest up
-               ON up.asset = i.upstream_asset AND up.partition_key = i.upstream_key
-              AND up.asset = ANY(%(per_key)s::text[])
-        WHERE c.status = 'materialized' AND coalesce(up.data_version, '') <> i.data_version
-        UNION ALL
-        SELECT c.key, i.upstream_asset, i.upstream_key, true, i.data_version, NULL
-        FROM cur c
-        JOIN materialization_inputs i ON i.materialization_id = c.success_id AND i.all_keys
-        JOIN wm ON wm.asset = i.upstream_asset
-        WHERE c.status = 'materialized'
-          AND wm.seq > CASE WHEN i.all_keys THEN i.data_version::bigint END
     )"""
-    state = """
-        CASE WHEN c.status IS NULL THEN 'missing'
-             WHEN c.status <> 'materialized' THEN c.status
-             WHEN (%(code)s::text IS NOT NULL AND c.code_version IS DISTINCT FROM %(code)s::text)
-               OR p.key IS NOT NULL THEN 'stale'
-             ELSE 'materialized' END"""
     if not detail:
-        return body + f"""
-    SELECT state, count(*) FROM (
-        SELECT {state} AS state
-        FROM cur c LEFT JOIN (SELECT DISTINCT key FROM changed) p ON p.key = c.key
-    ) x GROUP BY state"""
+        return head + f"""
+    SELECT CASE WHEN l.status IS NULL THEN 'missing'
+                WHEN l.status <> 'materialized' THEN l.status
+                WHEN %(code)s::text IS NOT NULL AND l.code_version IS DISTINCT FROM %(code)s::text
+                     THEN 'stale'
+                WHEN EXISTS (SELECT 1 {_CHANGED_INPUTS}) THEN 'stale'
+                ELSE 'materialized' END AS state,
+           count(*)
+    FROM ({selection}) s
+    LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
+    GROUP BY 1"""
+    # One row per key, or per changed input of a key (consecutive, in selection order).
     # The error of failed keys: a lookup for those few rows, not a join over all history.
-    return body + f""",
-    per_key AS (
-        SELECT key, array_agg(upstream_asset ORDER BY upstream_asset, upstream_key) AS ua,
-               array_agg(upstream_key ORDER BY upstream_asset, upstream_key) AS uk,
-               array_agg(all_keys ORDER BY upstream_asset, upstream_key) AS aw,
-               array_agg(consumed ORDER BY upstream_asset, upstream_key) AS cv,
-               array_agg(now ORDER BY upstream_asset, upstream_key) AS nv
-        FROM changed GROUP BY key
-    )
-    SELECT c.key, {state} AS state,
-           CASE WHEN c.status = 'materialized' THEN c.code_version END AS code_version,
-           CASE WHEN c.status = 'failed' THEN
-               (SELECT f.error FROM materializations f WHERE f.id = c.materialization_id)
-           END AS error,
-           p.ua, p.uk, p.aw, p.cv, p.nv
-    FROM cur c
-    LEFT JOIN per_key p ON p.key = c.key
-    ORDER BY c.ord"""
+    return head + f"""
+    SELECT s.key, l.status,
+           CASE WHEN l.status = 'materialized' THEN l.code_version END,
+           CASE WHEN l.status = 'failed' THEN
+               (SELECT f.error FROM materializations f WHERE f.id = l.materialization_id)
+           END,
+           x.upstream_asset, x.upstream_key, x.all_keys, x.consumed, x.now
+    FROM ({selection}) s
+    LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
+    LEFT JOIN LATERAL (
+        SELECT i.upstream_asset, i.upstream_key, i.all_keys, i.data_version AS consumed,
+               up.data_version AS now
+        {_CHANGED_INPUTS}
+    ) x ON l.status = 'materialized'
+    ORDER BY s.ord"""
 
 
 def _params(asset: Asset, extra: dict[str, object]) -> dict[str, object]:
@@ -178,6 +173,10 @@ def _watermark_details(conn: psycopg.Connection, pairs: set[tuple[str, int]]
     return out
 
 
+def _code_reason(old: str | None, new: str) -> str:
+    return f"code changed: {(old or '?')[:_SHORT]} → {new[:_SHORT]}"
+
+
 def status(
     conn: psycopg.Connection,
     asset: Asset,
@@ -187,38 +186,43 @@ def status(
 ) -> list[KeyStatus]:
     """The status of each selected key (default: every key of the asset's set), in order."""
     selection, extra = _selection(conn, asset, keys)
-    rows = conn.execute(_query(selection, detail=True), _params(asset, extra)).fetchall()
+    # prepare=False: a prepared statement may switch to a generic plan; these queries are
+    # planned for the values at hand (the plan shape is safe either way, see _query).
+    rows = conn.execute(_query(selection, detail=True), _params(asset, extra),
+                        prepare=False).fetchall()
     code = None if asset.source else asset.code_version
-    wm_pairs = {
-        (ua, int(cv))
-        for *_, uas, _uk, aws, cvs, _nv in rows if uas
-        for ua, aw, cv in zip(uas, aws, cvs, strict=True) if aw
-    }
-    details = _watermark_details(conn, wm_pairs)
-    out = []
-    for key, state, old_code, error, uas, uks, aws, cvs, nvs in rows:
-        if state == "materialized" or state == "missing" or state == "running":
-            out.append(KeyStatus(key, state))
+    details = _watermark_details(conn, {(r[4], int(r[7])) for r in rows if r[6]})
+    out: list[KeyStatus] = []
+    i, n = 0, len(rows)
+    while i < n:
+        key, state, old_code, error, up = rows[i][:5]
+        if up is None:
+            i += 1
+            if state is None:
+                out.append(KeyStatus(key, "missing"))
+            elif state == "failed":
+                out.append(KeyStatus(key, "failed", (f"failed: {error}" if error else "failed",)))
+            elif state == "materialized" and code is not None and old_code != code:
+                out.append(KeyStatus(key, "stale", (_code_reason(old_code, code),)))
+            else:
+                out.append(KeyStatus(key, state))
             continue
-        reasons: list[str] = []
-        if state == "failed":
-            reasons.append(f"failed: {error}" if error else "failed")
-        elif state == "stale":
-            if code is not None and old_code != code:
-                reasons.append(f"code changed: {(old_code or '?')[:_SHORT]} → {code[:_SHORT]}")
-            for ua, uk, aw, cv, nv in zip(uas or [], uks or [], aws or [], cvs or [], nvs or [],
-                                          strict=True):
-                if aw:
-                    reasons.append(details.get((ua, int(cv)), f"upstream {ua}: changed"))
-                elif nv is None:
-                    reasons.append(f"upstream {ua}[{uk!r}] is missing")
-                elif cv == "":
-                    reasons.append(f"upstream {ua}[{uk!r}] appeared (was missing when read)")
-                else:
-                    reasons.append(
-                        f"upstream {ua}[{uk!r}] changed: {cv[:_SHORT]} → {nv[:_SHORT]}"
-                    )
-        out.append(KeyStatus(key, state, tuple(reasons)))
+        # A materialized key with changed inputs: one row per input, consecutive.
+        changed = []
+        while i < n and rows[i][0] == key and rows[i][4] is not None:
+            changed.append(rows[i][4:])
+            i += 1
+        reasons = [_code_reason(old_code, code)] if code is not None and old_code != code else []
+        for ua, uk, aw, cv, nv in sorted(changed):
+            if aw:
+                reasons.append(details.get((ua, int(cv)), f"upstream {ua}: changed"))
+            elif nv is None:
+                reasons.append(f"upstream {ua}[{uk!r}] is missing")
+            elif cv == "":
+                reasons.append(f"upstream {ua}[{uk!r}] appeared (was missing when read)")
+            else:
+                reasons.append(f"upstream {ua}[{uk!r}] changed: {cv[:_SHORT]} → {nv[:_SHORT]}")
+        out.append(KeyStatus(key, "stale", tuple(reasons)))
     if propagate:
         out = _propagate(conn, asset, out)
     return out
@@ -273,5 +277,5 @@ def counts(
     else:
         selection, extra = _selection(conn, asset, keys)
         tally = Counter(dict(conn.execute(_query(selection, detail=False),
-                                          _params(asset, extra)).fetchall()))
+                                          _params(asset, extra), prepare=False).fetchall()))
     return {state: int(tally.get(state, 0)) for state in STATES}

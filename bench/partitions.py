@@ -1,0 +1,148 @@
+"""Benchmark of the partition layer; prints one JSON object.
+
+    .venv/bin/python bench/partitions.py            # temporary embedded PostgreSQL
+    DATABASE_URL=postgresql://... .venv/bin/python bench/partitions.py
+
+Scenario (all real PostgreSQL, no mocks): a dynamic set of 100k keys; a source asset `raw`
+observed for every key; `clean` (Identity on raw) and `scored` (Identity on clean + AllOf a
+1,000-key `reference` source) materialized with realistic history: 2k keys never
+materialized, 1k failed, 5k computed by older code, 1k whose clean upstream changed since.
+Times are wall-clock seconds, best of `--repeat` for the read paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    return _best(fn, 1)
+
+
+def run(n_keys: int, n_ref: int, n_plan: int, repeat: int) -> dict[str, Any]:
+    from talentflow.db import connect, migrate
+    from talentflow.partitions import (
+        AllOf,
+        Asset,
+        Dep,
+        DynamicPartitions,
+        Record,
+        counts,
+        current_inputs,
+        observe,
+        plan,
+        record_many,
+        registry,
+        source_asset,
+        status,
+    )
+
+    migrate.upgrade()
+    run_id = uuid.uuid4().hex[:8]  # unique names: safe on a shared DATABASE_URL
+    items = DynamicPartitions(f"bench-items-{run_id}")
+    refs = DynamicPartitions(f"bench-refs-{run_id}")
+    raw = source_asset(f"bench-raw-{run_id}", items)
+    reference = source_asset(f"bench-reference-{run_id}", refs)
+    clean = Asset(f"bench-clean-{run_id}", items, deps=[Dep(raw)], version="1")
+    scored = Asset(f"bench-scored-{run_id}", items,
+                   deps=[Dep(clean), Dep(reference, AllOf())], version="1")
+    keys = [f"item-{i:07d}" for i in range(n_keys)]
+    ref_keys = [f"ref-{i:05d}" for i in range(n_ref)]
+    out: dict[str, Any] = {"keys": n_keys, "reference_keys": n_ref}
+
+    with connect(autocommit=True) as conn:
+        out["add_keys_s"], added = _timed(lambda: registry.add_keys(conn, items.name, keys))
+        assert added == n_keys
+        out["add_keys_again_s"], _ = _timed(lambda: registry.add_keys(conn, items.name, keys))
+        registry.add_keys(conn, refs.name, ref_keys)
+
+        out["observe_s"], _ = _timed(
+            lambda: observe(conn, raw, [(k, f"row-{k}") for k in keys]))
+        observe(conn, reference, [(k, f"ref-{k}") for k in ref_keys])
+
+        def materialize(asset: Asset, selection: list[str], tag: str = "v",
+                        code: str | None = None) -> None:
+            inputs = current_inputs(conn, asset, selection)
+            record_many(conn, asset, [Record(k, f"{tag}:{k}", code, inputs[k])
+                                      for k in selection])
+
+        out["current_inputs_s"], _ = _timed(lambda: current_inputs(conn, clean, keys))
+        out["record_many_s"], _ = _timed(lambda: materialize(clean, keys))
+
+        missing, failed = keys[:2000], keys[2000:3000]
+        old_code, upstream_changed = keys[3000:8000], keys[8000:9000]
+        done = keys[2000:]
+        materialize(scored, done)
+        record_many(conn, scored, [Record(k, None, status="failed", error="TimeoutError")
+                                   for k in failed])
+        materialize(scored, old_code, code="old-code-version")
+        materialize(clean, upstream_changed, tag="edited")
+        # A history of several runs per key for part of the set, as after days of use.
+        for _ in range(3):
+            materialize(scored, keys[50_000:60_000])
+
+        out["status_s"], rows = _best(lambda: status(conn, scored), repeat)
+        out["counts_s"], tally = _best(lambda: counts(conn, scored), repeat)
+        out["status_counts"] = tally
+        assert len(rows) == n_keys
+        assert tally["missing"] == len(missing) and tally["failed"] == len(failed)
+        assert tally["stale"] == len(old_code) + len(upstream_changed)
+
+        unchanged = keys[-n_plan:]
+        out["plan_unchanged_s"], p = _best(lambda: plan(conn, scored, unchanged), repeat)
+        assert p.to_run == [] and len(p.up_to_date) == n_plan
+        out["plan_unchanged_keys"] = n_plan
+
+        observe(conn, reference, [(ref_keys[n_ref // 2], "edited")])
+        out["status_all_stale_via_all_of_s"], rows = _best(lambda: status(conn, scored), repeat)
+        assert sum(r.status == "stale" for r in rows) == n_keys - len(missing) - len(failed)
+        out["example_reason"] = rows[-1].reasons[0]
+        out["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
+    out["cpus"] = os.cpu_count()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--reference-keys", type=int, default=1_000)
+    parser.add_argument("--plan-keys", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.keys < 70_000:
+        parser.error("--keys must be at least 70000 (the scenario slices fixed ranges)")
+    if not os.environ.get("DATABASE_URL"):
+        temp = tempfile.mkdtemp(prefix="tf-bench-")
+        os.environ["TALENTFLOW_HOME"] = temp
+        # Registered before the server starts: atexit runs last-in first-out, so the embedded
+        # server's own stop handler runs first and the data directory is removed after.
+        atexit.register(shutil.rmtree, temp, True)
+    result = run(args.keys, args.reference_keys, args.plan_keys, args.repeat)
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                      for k, v in result.items()}, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
