@@ -170,11 +170,16 @@ class WarmRunner:
             import asyncio
 
             state = asyncio.run(state)
-        self.stats.durations_s.append(round(time.perf_counter() - t0, 3))
+        took = time.perf_counter() - t0
+        self.stats.durations_s.append(round(took, 3))
         if state is not None and state.is_failed():
             self.stats.failed += 1
+            logger.warning("%s %s %s: %s in %.2f s: %s", flow.name, run.name,
+                           json.dumps(run.parameters), state.name, took, state.message)
         else:
             self.stats.completed += 1
+            logger.info("%s %s %s: %s in %.2f s", flow.name, run.name,
+                        json.dumps(run.parameters), state.name if state else "?", took)
         return state
 
     def _done(self, run_id: UUID, future: Future) -> None:

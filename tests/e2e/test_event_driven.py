@@ -63,13 +63,18 @@ def wait_materialized(db: str, key: str, *, asset: str = "candidate_matches", af
 
 
 def runs_for(deployment: str, **parameters: Any) -> list[Any]:
+    """Flow runs of a deployment (with these parameters), newest first."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.objects import FlowRun
 
     with get_client(sync_client=True) as client:
         dep = client.read_deployment_by_name(deployment)
-        runs = client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])), limit=200)
+        # A body with only the fields we set: fastapi >= 0.151 answers 422 to the explicit
+        # nulls `read_flow_runs` sends for every unset filter (prefect 3.8.8).
+        resp = client.request("POST", "/flow_runs/filter", json={
+            "deployments": {"id": {"any_": [str(dep.id)]}}, "sort": "ID_DESC", "limit": 200})
+        resp.raise_for_status()
+    runs = FlowRun.model_validate_list(resp.json())
     return [r for r in runs if all(r.parameters.get(k) == v for k, v in parameters.items())]
 
 

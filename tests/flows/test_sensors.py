@@ -219,7 +219,7 @@ def test_cursors_report_pending_rows(db: str) -> None:
 def test_notify_wakes_the_listener_which_ticks(db: str, monkeypatch) -> None:
     ticks: list[dict] = []
     got_one = threading.Event()
-    monkeypatch.setattr(sensors, "tick", lambda: {"events": 1})
+    monkeypatch.setattr(sensors, "tick", lambda **_: {"events": 1})
 
     def on_tick(result: dict) -> None:
         ticks.append(result)
@@ -275,3 +275,12 @@ def test_tick_connection_uses_the_change_seq_index(db: str) -> None:
             "EXPLAIN SELECT id, change_seq, content_hash FROM candidates "
             "WHERE change_seq > %s ORDER BY change_seq LIMIT 10000", (seq,)).fetchall())
     assert "candidates_change_seq" in plan, plan
+
+
+def test_the_sensor_flow_runs_one_tick(db: str, monkeypatch) -> None:
+    """The deployed entrypoint: a Prefect flow run around one tick (ephemeral API here)."""
+    rec = Recorder()
+    monkeypatch.setattr(sensors, "default_dispatcher", lambda: rec)
+    _add_candidates(db, ["c-1"])
+    result = sensors.new_rows_sensor()
+    assert result["events"] == 1 and [e.key for e in rec.events] == ["c-1"]
