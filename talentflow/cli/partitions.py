@@ -166,11 +166,7 @@ def sets_() -> None:
         typer.echo(f"{name}\t{kind}\t{count}".rstrip())
 
 
-def _print_asset_status(conn: psycopg.Connection, asset, limit: int, states: set[str],
-                        propagate: bool) -> None:
-    from talentflow.partitions.status import status
-
-    rows = status(conn, asset, propagate=propagate)
+def _print_asset_status(asset, rows, limit: int, states: set[str]) -> None:
     tally = {s: 0 for s in _STATE_ORDER}
     for r in rows:
         tally[r.status] += 1
@@ -209,8 +205,11 @@ def asset_status(
         asset = catalog.get_asset(asset_name)
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None
+    from talentflow.partitions.status import status
+
     with _connection() as conn:
-        _print_asset_status(conn, asset, limit, set(state or ("stale", "failed")), not one_hop)
+        rows = status(conn, asset, propagate=not one_hop)
+    _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")))
 
 
 def status_all(
@@ -229,12 +228,14 @@ def status_all(
     assets = catalog.all_assets()
     if not assets:
         raise _fail(f"no assets registered by {catalog.definitions_module()!r}")
+    from talentflow.partitions.status import status_all
+
     with _connection() as conn:
-        for i, asset in enumerate(assets):
-            if i:
-                typer.echo("")
-            _print_asset_status(conn, asset, limit, set(state or ("stale", "failed")),
-                                not one_hop)
+        by_asset = status_all(conn, assets, propagate=not one_hop)
+    for i, asset in enumerate(assets):
+        if i:
+            typer.echo("")
+        _print_asset_status(asset, by_asset[asset.name], limit, set(state or ("stale", "failed")))
 
 
 def materialize(

@@ -37,7 +37,7 @@ from talentflow.partitions.sets import (
     StaticPartitions,
     TimeWindowPartitions,
 )
-from talentflow.partitions.status import KeyStatus, counts, status
+from talentflow.partitions.status import KeyStatus, counts, status, status_all
 from talentflow.partitions.versions import code_version, data_version
 
 __all__ = [
@@ -47,5 +47,5 @@ __all__ = [
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
     "data_version", "fail", "history", "latest", "observe", "partition_cache_key_fn",
     "partition_task_options", "plan", "record_many", "source_asset", "start", "status",
-    "succeed",
+    "status_all", "succeed",
 ]

@@ -185,6 +185,39 @@ def status(
     propagate: bool = False,
 ) -> list[KeyStatus]:
     """The status of each selected key (default: every key of the asset's set), in order."""
+    if propagate:
+        return _propagated(conn, asset, keys, {})
+    return _direct(conn, asset, keys)
+
+
+def status_all(
+    conn: psycopg.Connection, assets: Sequence[Asset] | None = None, *, propagate: bool = True
+) -> dict[str, list[KeyStatus]]:
+    """Status of every key of several assets (default: the catalog's, upstream first).
+
+    With `propagate`, each asset's status is computed once and reused by its downstreams.
+    """
+    chosen = catalog.all_assets() if assets is None else list(assets)
+    memo: dict[str, list[KeyStatus]] = {}
+    return {
+        a.name: _propagated(conn, a, None, memo) if propagate else _direct(conn, a, None)
+        for a in chosen
+    }
+
+
+def _propagated(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
+                memo: dict[str, list[KeyStatus]]) -> list[KeyStatus]:
+    if keys is None and asset.name in memo:
+        return memo[asset.name]
+    rows = _propagate(conn, asset, _direct(conn, asset, keys), memo)
+    if keys is None:
+        memo[asset.name] = rows
+    return rows
+
+
+def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
+            ) -> list[KeyStatus]:
+    """The one-query, one-hop status."""
     selection, extra = _selection(conn, asset, keys)
     # prepare=False: a prepared statement may switch to a generic plan; these queries are
     # planned for the values at hand (the plan shape is safe either way, see _query).
@@ -223,13 +256,11 @@ def status(
             else:
                 reasons.append(f"upstream {ua}[{uk!r}] changed: {cv[:_SHORT]} → {nv[:_SHORT]}")
         out.append(KeyStatus(key, "stale", tuple(reasons)))
-    if propagate:
-        out = _propagate(conn, asset, out)
     return out
 
 
-def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
-               ) -> list[KeyStatus]:
+def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus],
+               memo: dict[str, list[KeyStatus]]) -> list[KeyStatus]:
     """Also mark materialized keys whose upstream keys are stale (transitively), and add
     that reason to keys that are stale already."""
     fresh = [s.key for s in statuses if s.status in ("materialized", "stale")]
@@ -244,7 +275,9 @@ def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
                   for k in fresh}
         wanted = sorted({uk for v in mapped.values() if not isinstance(v, AllKeys) for uk in v})
         whole = any(isinstance(v, AllKeys) for v in mapped.values())
-        up_status = status(conn, upstream, None if whole else wanted, propagate=True)
+        # A few keys: ask for those; many: the whole upstream, computed once per call tree.
+        few = not whole and len(wanted) <= 1000
+        up_status = _propagated(conn, upstream, wanted if few else None, memo)
         stale_up = {s.key for s in up_status if s.status == "stale"}
         if not stale_up:
             continue
@@ -258,7 +291,9 @@ def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
             else:
                 for uk in ukeys:
                     if uk in stale_up:
-                        extra.setdefault(k, []).append(f"upstream {upstream.name}[{uk!r}] is stale")
+                        extra.setdefault(k, []).append(
+                            f"upstream {upstream.name}[{uk!r}] is stale"
+                        )
     if not extra:
         return statuses
     return [

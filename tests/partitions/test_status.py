@@ -162,3 +162,21 @@ def test_propagate_follows_stale_upstreams(conn) -> None:
     [total] = status(conn, summary, propagate=True)
     assert total.reasons == ("upstream clean: 1 key(s) stale ('a')",)
     assert counts(conn, vec, propagate=True)["stale"] == 1
+
+
+def test_status_all_computes_each_asset_once(conn) -> None:
+    registry.add_keys(conn, "items", ["a"])
+    raw = source_asset("raw", items)
+    clean = Asset("clean", items, deps=[Dep(raw)])
+    vec = Asset("vec", items, deps=[Dep(clean)])
+    catalog.register(raw, clean, vec)
+    observe(conn, raw, [("a", "1")])
+    _materialize(conn, clean, ["a"])
+    _materialize(conn, vec, ["a"])
+    observe(conn, raw, [("a", "2")])
+    from talentflow.partitions.status import status_all
+
+    everything = status_all(conn)
+    assert list(everything) == ["raw", "clean", "vec"]
+    assert everything["vec"] == [("a", "stale", ("upstream clean['a'] is stale",))]
+    assert status_all(conn, propagate=False)["vec"][0].status == "materialized"
