@@ -36,8 +36,11 @@ _VOCABULARY = (config.data_dir() / "skills.json").read_text(encoding="utf-8")
 
 def _declare(ent: Entity) -> dict[str, Asset]:
     keys = DynamicPartitions(ent.table)
-    source = source_asset(ent.source_asset, keys,
-                          description=f"{ent.kind} rows; data version = hash of the row")
+    source = source_asset(
+        ent.source_asset, keys,
+        description=f"{ent.kind} rows; data version = hash of the row",
+        observer=lambda conn: store.source_versions(conn, ent).items(),
+    )
     llm_identity = (f"{_LLM.provider}:{_LLM.model}" if _LLM.provider != "rules"
                     else "rules")
     normalized = Asset(

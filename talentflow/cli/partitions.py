@@ -196,6 +196,11 @@ def asset_status(
     one_hop: bool = typer.Option(
         False, "--one-hop", help="Only direct staleness (do not follow stale upstreams)."
     ),
+    observe: bool = typer.Option(
+        True, "--observe/--no-observe",
+        help="First read source assets that have an observer (e.g. edited rows), so what an "
+        "edit made stale shows before anything re-runs.",
+    ),
 ) -> None:
     """Counts by status of one asset's partitions, and the keys needing work with reasons."""
     from talentflow.partitions import catalog
@@ -205,9 +210,12 @@ def asset_status(
         asset = catalog.get_asset(asset_name)
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None
+    from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status
 
     with _connection() as conn:
+        if observe:
+            observe_sources(conn, catalog.all_assets())
         rows = status(conn, asset, propagate=not one_hop)
     _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")))
 
@@ -220,6 +228,11 @@ def status_all(
     one_hop: bool = typer.Option(
         False, "--one-hop", help="Only direct staleness (do not follow stale upstreams)."
     ),
+    observe: bool = typer.Option(
+        True, "--observe/--no-observe",
+        help="First read source assets that have an observer (e.g. edited rows), so what an "
+        "edit made stale shows before anything re-runs.",
+    ),
 ) -> None:
     """Every declared asset: counts by status, and stale and failed keys with reasons."""
     from talentflow.partitions import catalog
@@ -228,9 +241,12 @@ def status_all(
     assets = catalog.all_assets()
     if not assets:
         raise _fail(f"no assets registered by {catalog.definitions_module()!r}")
+    from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status_all
 
     with _connection() as conn:
+        if observe:
+            observe_sources(conn, assets)
         by_asset = status_all(conn, assets, propagate=not one_hop)
     for i, asset in enumerate(assets):
         if i:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -215,6 +215,7 @@ class Asset:
         fn: Callable[..., Any] | None = None,
         source: bool = False,
         runner: Callable[[Sequence[str]], Any] | None = None,
+        observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None,
         description: str = "",
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -235,6 +236,9 @@ class Asset:
         self.fn = fn
         self.source = source
         self.runner = runner
+        # For source assets: reads the outside world's current (key, data version) pairs, so
+        # status can see an edited row before any run does (see observation.py).
+        self.observer = observer
         self.description = description or (inspect.getdoc(fn) or "" if fn else "")
 
     @cached_property
@@ -296,10 +300,14 @@ def asset(
 
 
 def source_asset(name: str, partitions: PartitionSet, version: str | None = None,
-                 description: str = "") -> Asset:
+                 description: str = "",
+                 observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None) -> Asset:
     """An observed asset (rows that arrive from elsewhere): never stale, no code.
 
     Its data version is supplied by the caller (e.g. a hash of the row) via
-    `materializations.observe`, which records only real changes.
+    `materializations.observe`, which records only real changes. With an `observer`
+    (`conn -> iterable of (key, data version)`), `observation.observe_sources` can look at the
+    outside world on demand, e.g. before `talentflow status`.
     """
-    return Asset(name, partitions, version=version, source=True, description=description)
+    return Asset(name, partitions, version=version, source=True, description=description,
+                 observer=observer)
