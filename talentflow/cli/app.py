@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from talentflow.cli import api as api_command
 from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
+from talentflow.cli import demo as demo_command
 from talentflow.cli import partitions as partition_commands
 from talentflow.cli import sensor as sensor_commands
 from talentflow.cli import serve as serve_command
@@ -23,5 +25,7 @@ app.command("generate")(data_commands.generate)
 app.command("ingest")(data_commands.ingest)
 app.add_typer(partition_commands.app, name="partitions")
 partition_commands.register_top_level(app)
+app.command("demo")(demo_command.demo)
 app.add_typer(sensor_commands.app, name="sensor")
 app.command("serve")(serve_command.serve)
+app.command("api")(api_command.api)
