@@ -83,3 +83,21 @@ def connect(*, autocommit: bool = False, vector: bool = True) -> Iterator[psycop
         raise
     finally:
         conn.close()
+
+
+@cache
+def _identity(url: str) -> str:
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        system_id, name = conn.execute(
+            "SELECT system_identifier::text, current_database() FROM pg_control_system()"
+        ).fetchone()
+    return f"{system_id}/{name}"
+
+
+def database_identity() -> str:
+    """Which database this is (cluster system identifier + database name), not where it is.
+
+    Part of every Prefect cache key: results are cached per database, so a cache hit can never
+    skip a write into a *different* database that happens to hold the same rows.
+    """
+    return _identity(database_url())
