@@ -1,5 +1,6 @@
 """End-to-end fixtures: a REAL `prefect server start` on 127.0.0.1 and a REAL `talentflow serve`
-connected to it, both started once for the e2e tests and stopped after them.
+connected to it, both started once for the e2e tests and stopped after them (package scope:
+they do not keep polling while the rest of the suite runs).
 
 The server's database is a `prefect_e2e_*` database on the same (embedded) PostgreSQL the
 tests already run: the production default of `talentflow serve`, no "database is locked" 503s
@@ -52,12 +53,12 @@ class Served:
                 "PREFECT_HOME": str(self.prefect_home)}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_server(pg_server_url: str, e2e_home: Path) -> Iterator[prefect_server.PrefectServer]:
     """`prefect server start` on a free port of 127.0.0.1, its database on PostgreSQL."""
     name = f"prefect_e2e_{uuid.uuid4().hex[:8]}"
@@ -74,7 +75,7 @@ def e2e_server(pg_server_url: str, e2e_home: Path) -> Iterator[prefect_server.Pr
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served(pg_server_url: str, migrated_template: str, e2e_server: prefect_server.PrefectServer,
            e2e_home: Path) -> Iterator[Served]:
     """`talentflow serve` connected to the e2e server, on its own migrated database."""
