@@ -16,8 +16,10 @@ Prints one JSON object. Run: `.venv/bin/python bench/event_latency.py [--rows 10
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -119,6 +121,10 @@ def main() -> None:
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 
     home = Path(tempfile.mkdtemp(prefix="tf-bench-events-"))
+    if not args.keep:
+        # Registered before the embedded server's own exit handler, so it runs after it: the
+        # folder goes once PostgreSQL has stopped, never from under it.
+        atexit.register(shutil.rmtree, home, True)
     api_url = f"http://127.0.0.1:{_free_port()}/api"
     env = {**os.environ, "TALENTFLOW_HOME": str(home / "state"),
            "PREFECT_HOME": str(home / "prefect"), "PREFECT_API_URL": api_url,
@@ -182,10 +188,6 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "total_s": round(time.monotonic() - t_start, 1),
     }, indent=2))
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

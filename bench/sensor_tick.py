@@ -15,8 +15,10 @@ Prints one JSON object. Run: `.venv/bin/python bench/sensor_tick.py [--rows 1000
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -26,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 _home = Path(tempfile.mkdtemp(prefix="tf-bench-sensor-"))
+# Before the embedded server registers its exit handler, so this runs after PostgreSQL stops.
+atexit.register(shutil.rmtree, _home, True)
 os.environ["TALENTFLOW_HOME"] = str(_home / "state")
 os.environ["PREFECT_HOME"] = str(_home / "prefect")
 os.environ.pop("DATABASE_URL", None)
