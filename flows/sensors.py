@@ -39,7 +39,7 @@ from talentflow.db import connect
 from talentflow.partitions import registry
 from talentflow.talent.entities import ENTITIES, Entity
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("talentflow.sensor")  # printed by `talentflow serve`
 
 SENSOR_NAME = "new-rows-sensor"
 NOTIFY_CHANNEL = "talentflow_source_rows"  # migration 0003 NOTIFYs it on every write
