@@ -9,12 +9,11 @@ recorded fresh in bulk, without recomputing them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
 
-from flows.pipeline import flow_run_id, plan_step, record, state_error, upstream_versions
+from flows.pipeline import StepReport, flow_run_id, plan_step, record, run_batch
 from talentflow.db import connect
 from talentflow.partitions import Record, counts, current_inputs, record_many, status
 from talentflow.talent import matching as matching_maths
@@ -40,34 +39,28 @@ def matching(candidate_ids: list[str] | None = None, job_ids: list[str] | None =
 
 def match_side(ent: Entity, keys: list[str], *, plan_first: bool, top_k: int
                ) -> dict[str, Any]:
-    kind = ent.kind
+    """One side's keys against the whole other side; then absorb into the other side."""
     asset = assets.get(ent.matches_asset)
     with connect() as conn:
         embedded = store.vector_versions(conn, ent, keys)
     keys = [k for k in keys if k in embedded]  # without a vector there is nothing to match
     work = plan_step(asset.name, keys, plan_first=plan_first)
-    report: dict[str, Any] = {"ran": [], "cached": [], "failed": {},
-                              "up_to_date": work.up_to_date}
+    report = StepReport(up_to_date=work.up_to_date)
+    pairs_written = 0
     if work.keys:
-        started_at = datetime.now(UTC)
-        task = match_batch.with_options(refresh_cache=bool(work.failed_before & set(work.keys)))
-        state = task(asset=asset.name, kind=kind, code_version=asset.code_version,
-                     keys=work.keys, upstream_versions=upstream_versions(work, work.keys),
-                     top_k=top_k, return_state=True)
-        if state.is_failed():
-            report["failed"] = {k: state_error(state) for k in work.keys}
-            record(asset.name, work, started_at, succeeded={}, failed=report["failed"])
-            return report
-        result = state.result()
-        report["cached" if state.name == "Cached" else "ran"] = list(work.keys)
-        report["pairs_written"] = result["pairs_written"]
+        state, started_at = run_batch(match_batch, asset.name, asset.code_version, work,
+                                      work.keys, report, kind=ent.kind, top_k=top_k)
+        if state is None:  # failed: recorded per key; the other side learns nothing new
+            return {**report.__dict__, "pairs_written": 0, "other_side_absorbed": 0}
+        pairs_written = state.result()["pairs_written"]
+        (report.cached if state.name == "Cached" else report.ran).extend(work.keys)
         with connect() as conn:
             versions = store.top_k_versions(conn, ent, work.keys, top_k)
-        meta = {"top_k": top_k, "pairs_written": result["pairs_written"]}
+        meta = {"top_k": top_k, "pairs_written": pairs_written}
         record(asset.name, work, started_at,
                succeeded={k: (versions.get(k, "empty"), meta) for k in work.keys}, failed={})
-    report["other_side_absorbed"] = absorb_into_other_side(ent, top_k)
-    return report
+    return {**report.__dict__, "pairs_written": pairs_written,
+            "other_side_absorbed": absorb_into_other_side(ent, top_k)}
 
 
 def absorb_into_other_side(ent: Entity, top_k: int) -> int:

@@ -135,24 +135,37 @@ def record(asset_name: str, work: Work, started_at: datetime, *,
         record_many(conn, assets.get(asset_name), rows)
 
 
+def run_batch(task, asset_name: str, code_version: str, work: Work, batch: list[str],
+              report: StepReport, **params):
+    """Run one batch task over `batch`; returns (its state, when it started).
+
+    A failed task fails every key of the batch, recorded at once; the state is then None.
+    A key that failed last time is retried for real, never served from the cache.
+    """
+    started_at = datetime.now(UTC)
+    state = task.with_options(refresh_cache=bool(work.failed_before & set(batch)))(
+        asset=asset_name, code_version=code_version, keys=batch,
+        upstream_versions=upstream_versions(work, batch), return_state=True, **params,
+    )
+    if state.is_failed():
+        errors = {k: state_error(state) for k in batch}
+        record(asset_name, work, started_at, succeeded={}, failed=errors)
+        report.failed.update(errors)
+        return None, started_at
+    return state, started_at
+
+
 def normalize_step(ent: Entity, sources: dict[str, store.SourceRow], keys: Sequence[str], *,
                    plan_first: bool, llm: LLMSettings, batch_size: int) -> StepReport:
     asset = assets.get(ent.normalized_asset)
     work = plan_step(asset.name, keys, plan_first=plan_first)
     report = StepReport(up_to_date=work.up_to_date)
     for batch in chunks(work.keys, batch_size):
-        started_at = datetime.now(UTC)
-        # A key that failed last time is retried for real, never served from the cache.
-        task = normalize_batch.with_options(refresh_cache=bool(work.failed_before & set(batch)))
-        state = task(
-            asset=asset.name, kind=ent.kind, code_version=asset.code_version, keys=batch,
-            upstream_versions=upstream_versions(work, batch),
-            texts={k: sources[k].text for k in batch}, llm=llm, return_state=True,
+        state, started_at = run_batch(
+            normalize_batch, asset.name, asset.code_version, work, batch, report,
+            kind=ent.kind, texts={k: sources[k].text for k in batch}, llm=llm,
         )
-        if state.is_failed():
-            errors = {k: state_error(state) for k in batch}
-            record(asset.name, work, started_at, succeeded={}, failed=errors)
-            report.failed.update(errors)
+        if state is None:
             continue
         result = state.result()
         (report.cached if state.name == "Cached" else report.ran).extend(result["profiles"])
@@ -186,18 +199,12 @@ def embed_step(ent: Entity, keys: Sequence[str], *, plan_first: bool,
     work = plan_step(asset.name, keys, plan_first=plan_first)
     report = StepReport(up_to_date=work.up_to_date)
     for batch in chunks(work.keys, batch_size):
-        started_at = datetime.now(UTC)
-        task = embed_batch.with_options(refresh_cache=bool(work.failed_before & set(batch)))
-        state = task(
-            asset=asset.name, code_version=asset.code_version, keys=batch,
-            upstream_versions=upstream_versions(work, batch),
+        state, started_at = run_batch(
+            embed_batch, asset.name, asset.code_version, work, batch, report,
             texts={k: profiles[k][0].embedding_text() for k in batch},
-            embedder=embedder.__dict__, return_state=True,
+            embedder=embedder.__dict__,
         )
-        if state.is_failed():
-            errors = {k: state_error(state) for k in batch}
-            record(asset.name, work, started_at, succeeded={}, failed=errors)
-            report.failed.update(errors)
+        if state is None:
             continue
         vectors = state.result()
         (report.cached if state.name == "Cached" else report.ran).extend(batch)

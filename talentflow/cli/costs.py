@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 
-import psycopg
 import typer
+
+from talentflow.cli.common import connection, fail
 
 app = typer.Typer(
     help="LLM costs: reports from the ledger (default), estimates before a run, prices.",
@@ -23,24 +22,9 @@ class By(StrEnum):
     partition = "partition"
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
+def _connection():
+    return connection("the cost ledger is missing")
 
-
-@contextmanager
-def _connection() -> Iterator[psycopg.Connection]:
-    from talentflow.db import connect
-    from talentflow.db.engine import DatabaseUnavailable
-
-    try:
-        with connect() as conn:
-            yield conn
-    except DatabaseUnavailable as exc:
-        raise _fail(str(exc)) from None
-    except psycopg.errors.UndefinedTable as exc:
-        raise _fail(f"the cost ledger is missing ({str(exc).splitlines()[0]}): "
-                    "run `talentflow db upgrade`") from None
 
 
 @app.callback()
@@ -92,7 +76,7 @@ def estimate(
 
     keys = [*(keys or ()), *(more_keys or ())]
     if sum(bool(x) for x in (keys, missing or stale or failed, sample)) > 1:
-        raise _fail("choose one selection: keys, --sample, or states (--missing/--stale/"
+        raise fail("choose one selection: keys, --sample, or states (--missing/--stale/"
                     "--failed)")
     try:
         est.entity_for(asset)
@@ -100,7 +84,7 @@ def estimate(
         settings = est.EstimateSettings.from_env(include_schema=not no_schema)
         table = prices.load()
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     states = frozenset(s for s, on in (("missing", missing), ("stale", stale),
                                        ("failed", failed)) if on) or None
     with _connection() as conn:
@@ -116,7 +100,7 @@ def estimate(
                                   max_chars=llm.max_input_chars)
         except (ValueError, KeyError, catalog.DefinitionsNotFound) as exc:
             # A KeyError's str() is the repr of its message: show the message itself.
-            raise _fail(str(exc.args[0] if exc.args else exc)) from None
+            raise fail(str(exc.args[0] if exc.args else exc)) from None
     if llm.provider == "rules" and not models:
         result.notes.append(f"the configured provider is 'rules' (offline, $0): this prices "
                             f"running {llm.model} through the openai provider instead")
@@ -131,7 +115,7 @@ def show_prices() -> None:
     try:
         table = prices.load()
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"{table.source}:")
     typer.echo(f"  {'model':<16} {'input':>8} {'cached':>8} {'output':>8}  from")
     for p in table.rows():
@@ -147,7 +131,7 @@ def reprice() -> None:
     try:
         table = prices.load()
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     with _connection() as conn:
         count = ledger.reprice(conn, table)
         left = conn.execute("SELECT count(*) FROM llm_calls WHERE cost_usd IS NULL").fetchone()[0]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import typer
+
+from talentflow.cli.common import connection, fail
 
 app = typer.Typer(
     help="Partition sets and keys: add, list and delete keys; status of an asset's partitions.",
@@ -24,26 +23,9 @@ app = typer.Typer(
 _STATE_ORDER = ("materialized", "stale", "failed", "missing", "running")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
+def _connection():
+    return connection("the partition tables are missing")
 
-
-@contextmanager
-def _connection() -> Iterator[psycopg.Connection]:
-    from talentflow.db import connect
-    from talentflow.db.engine import DatabaseUnavailable
-
-    try:
-        with connect() as conn:
-            yield conn
-    except DatabaseUnavailable as exc:
-        raise _fail(str(exc)) from None
-    except psycopg.errors.UndefinedTable as exc:
-        raise _fail(
-            f"the partition tables are missing ({str(exc).splitlines()[0]}): "
-            "run `talentflow db upgrade`"
-        ) from None
 
 
 def _load_definitions(required: bool) -> None:
@@ -53,7 +35,7 @@ def _load_definitions(required: bool) -> None:
         catalog.load_definitions()
     except catalog.DefinitionsNotFound as exc:
         if required:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
 
 def _read_keys(keys: list[str], file: Path | None) -> list[str]:
@@ -84,15 +66,15 @@ def add(
     _load_definitions(required=False)
     declared = _set_for(set_name)
     if declared is not None and not isinstance(declared, DynamicPartitions):
-        raise _fail(f"set {set_name!r} is a {declared.kind} set: its keys are declared in code")
+        raise fail(f"set {set_name!r} is a {declared.kind} set: its keys are declared in code")
     batch = _read_keys(keys or [], file)
     if not batch:
-        raise _fail("no keys given (pass KEY... or --file)", 2)
+        raise fail("no keys given (pass KEY... or --file)", 2)
     with _connection() as conn:
         try:
             added = registry.add_keys(conn, set_name, batch)
         except InvalidPartitionKey as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
         total = registry.count_keys(conn, set_name)
     typer.echo(f"{set_name}: {added} new key(s), {len(set(batch)) - added} already there, "
                f"{total} in total")
@@ -142,12 +124,12 @@ def delete(
     _load_definitions(required=False)
     batch = _read_keys(keys or [], file)
     if not batch:
-        raise _fail("no keys given (pass KEY... or --file)", 2)
+        raise fail("no keys given (pass KEY... or --file)", 2)
     with _connection() as conn:
         try:
             gone = registry.delete_keys(conn, set_name, batch)
         except InvalidPartitionKey as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
     typer.echo(f"{set_name}: {gone} key(s) deleted, {len(set(batch)) - gone} were not there")
 
 
@@ -209,7 +191,7 @@ def asset_status(
     try:
         asset = catalog.get_asset(asset_name)
     except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
+        raise fail(str(exc.args[0])) from None
     from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status
 
@@ -240,7 +222,7 @@ def status_all(
     _load_definitions(required=True)
     assets = catalog.all_assets()
     if not assets:
-        raise _fail(f"no assets registered by {catalog.definitions_module()!r}")
+        raise fail(f"no assets registered by {catalog.definitions_module()!r}")
     from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status_all
 
@@ -266,9 +248,9 @@ def materialize(
     try:
         asset = catalog.get_asset(asset_name)
     except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
+        raise fail(str(exc.args[0])) from None
     if asset.runner is None:
-        raise _fail(
+        raise fail(
             f"asset {asset.name!r} has no runner: the application materializes it in its own "
             "flows (set Asset(..., runner=fn) to enable `talentflow materialize`)"
         )
@@ -277,7 +259,7 @@ def materialize(
             for key in partition:
                 asset.partitions.validate(key, conn=conn)
         except InvalidPartitionKey as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
     asset.runner(list(partition))
     with _connection() as conn:
         for s in status(conn, asset, list(partition)):
