@@ -9,6 +9,7 @@ Materializations are recorded per batch in one round trip (`record_many`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ from tasks.normalize import normalize_batch
 # little; embedding batches are larger because the encoder sorts a batch by length, and
 # fewer, fuller batches pad less (the encoder is most of the pipeline's time).
 DEFAULT_BATCH_SIZE = 64
+# Progress of long runs, one line per batch; front doors (the demo) decide whether to show it.
+progress = logging.getLogger("talentflow.progress")
 DEFAULT_EMBED_BATCH_SIZE = 256
 
 
@@ -147,6 +150,9 @@ def run_batch(task, asset_name: str, code_version: str, work: Work, batch: list[
         asset=asset_name, code_version=code_version, keys=batch,
         upstream_versions=upstream_versions(work, batch), return_state=True, **params,
     )
+    done = len(report.ran) + len(report.cached) + len(report.failed) + len(batch)
+    progress.info("%s: %d/%d keys%s", asset_name, done, len(work.keys),
+                  " (cached)" if state.name == "Cached" else "")
     if state.is_failed():
         errors = {k: state_error(state) for k in batch}
         record(asset_name, work, started_at, succeeded={}, failed=errors)

@@ -31,6 +31,7 @@ def demo(
         )
 
     typer.echo("running the talent pipeline (Prefect flow talent-batch) ...")
+    _show_progress()
     from flows.batch import talent_batch
 
     result = talent_batch()
@@ -87,3 +88,14 @@ def _print_summary(result: dict, show: int) -> None:
                 typer.echo(f"  {score:.3f}  {job_id}  {job_title} at {company}  "
                            f"(cosine {cosine:.3f}, skills {overlap:.0%})")
 
+
+def _show_progress() -> None:
+    """Print the pipeline's per-batch progress lines (logger talentflow.progress)."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("  … %(message)s"))
+    logger = logging.getLogger("talentflow.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
