@@ -109,6 +109,7 @@ def test_single_key_flow_is_a_cache_hit_when_nothing_changed(db: str) -> None:
         job_pipeline(jid)
     first = candidate_pipeline("c-2")
     assert first["normalize"]["ran"] == ["c-2"] and first["embed"]["ran"] == ["c-2"]
+    _assert_run_named_and_tagged("candidate-c-2", "partition:candidates/c-2")
     again = candidate_pipeline("c-2")
     assert again["normalize"]["cached"] == ["c-2"] and not again["normalize"]["ran"]
     assert again["embed"]["cached"] == ["c-2"] and not again["embed"]["ran"]
@@ -127,3 +128,14 @@ def test_a_key_without_a_row_fails_at_once_with_a_clear_message(db: str) -> None
     _load_rows(db)
     with pytest.raises(InvalidPartitionKey, match=r"'c-404'.*'candidates'.*no candidate row"):
         candidate_pipeline("c-404")
+
+
+def _assert_run_named_and_tagged(name: str, tag: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+    assert runs, f"no flow run named {name!r}"
+    assert all(tag in run.tags for run in runs), [run.tags for run in runs]
