@@ -26,5 +26,13 @@ def _prepare_environment() -> None:
 def main() -> None:
     _prepare_environment()
     from talentflow.cli.app import app
+    from talentflow.db.engine import DatabaseUnavailable
 
-    app()
+    try:
+        app()
+    except DatabaseUnavailable as exc:
+        # A dead or unreachable database is an operator's problem, not a bug: one clear line.
+        import sys
+
+        print(f"talentflow: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -9,8 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
-from talentflow.db.engine import sqlalchemy_url
+from talentflow.db.engine import DatabaseUnavailable, database_url, describe, sqlalchemy_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -28,6 +29,11 @@ def current_revision() -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(database_url())}: "
+            f"{str(exc.orig).strip() if exc.orig else exc}"
+        ) from exc
     finally:
         engine.dispose()
 
