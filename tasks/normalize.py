@@ -10,7 +10,8 @@ from typing import Any
 from prefect import task
 
 from talentflow.costs.budget import BudgetStop
-from talentflow.llm.base import NormalizationError, get_normalizer
+from talentflow.llm.base import NormalizationError
+from talentflow.llm.factory import get_normalizer
 from talentflow.llm.settings import LLMSettings
 from tasks.caching import partition_cache_key
 from tasks.cost_hook import budget_guard, failed_call, record_llm_calls

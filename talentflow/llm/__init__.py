@@ -13,8 +13,8 @@ from talentflow.llm.base import (
     NormalizationResult,
     Normalizer,
     Usage,
-    get_normalizer,
 )
+from talentflow.llm.factory import get_normalizer
 from talentflow.llm.settings import LLMSettings
 
 __all__ = [

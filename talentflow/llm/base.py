@@ -1,19 +1,16 @@
 """The normalize step's contract: what every provider takes, returns and raises.
 
 Flows and tasks depend on this module only; which provider runs is a settings decision
-(`get_normalizer`). Results carry token usage and timings so a task hook can record cost
+(`factory.get_normalizer`). Results carry token usage and timings so a task hook can record cost
 without knowing the provider.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from talentflow.talent.profile import NormalizedProfile
-
-if TYPE_CHECKING:
-    from talentflow.llm.settings import LLMSettings
 
 Kind = Literal["candidate", "job"]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
@@ -124,17 +121,3 @@ class Normalizer(Protocol):
     def normalize(
         self, text: str, kind: Kind, *, entity_id: str | None = None
     ) -> NormalizationResult: ...
-
-
-def get_normalizer(config: LLMSettings) -> Normalizer:
-    """The provider the settings name. Imports lazily: the rules path must not pay for the
-    `openai` SDK import, and the providers import this module."""
-    if config.provider == "rules":
-        from talentflow.llm.rules import RulesNormalizer
-
-        return RulesNormalizer(max_input_chars=config.max_input_chars)
-    if config.provider == "openai":
-        from talentflow.llm.openai_normalizer import OpenAINormalizer
-
-        return OpenAINormalizer(config)
-    raise ValueError(f"unknown LLM provider {config.provider!r}; expected 'rules' or 'openai'")
