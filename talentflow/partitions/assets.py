@@ -130,8 +130,8 @@ class TimeWindowOffset(PartitionMapping):
 class DimensionProjection(PartitionMapping):
     """A multi key reads the upstream key equal to its value in one dimension.
 
-    `matches` partitioned by (candidate, job) with `DimensionProjection("job")` on
-    `job_vectors` reads job_vectors[job].
+    `sales` partitioned by (date, region) with `DimensionProjection("region")` on
+    `region_targets` reads region_targets[region].
     """
 
     def __init__(self, dimension: str) -> None:

@@ -4,10 +4,10 @@ The same four things mean the same work, so an unchanged partition is a cache hi
 `Cached`: the body — an LLM call, an embedding — does not run), and changing the code (any
 project module the asset runs, see versions.py) or an upstream row changes the key.
 
-    normalize = partition_task_options(normalized_candidates)   # cache_key_fn + persist_result
+    clean = partition_task_options(clean_docs)   # cache_key_fn + persist_result
 
-    @task(**normalize)
-    def normalize_candidate(partition_key: str, upstream_versions: dict) -> dict: ...
+    @task(**clean)
+    def clean_doc(partition_key: str, upstream_versions: dict) -> dict: ...
 
 The cache_key_fn reads two parameters of the task call: `partition_key` (str) and
 `upstream_versions` (what `materializations.current_inputs` returns for that key: a mapping
