@@ -13,12 +13,11 @@ from typing import Any
 
 from prefect import flow
 
+from blocks.settings import embedder_settings, llm_settings
 from flows.artifacts import publish_status_artifact
 from flows.matching import matching
 from flows.pipeline import DEFAULT_BATCH_SIZE, flow_run_id
 from flows.run import prepare_side
-from talentflow.embeddings import EmbedderSettings
-from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE, JOB
 from tasks.cost_hook import publish_cost_artifact
 
@@ -34,7 +33,7 @@ def talent_batch(
     Each key succeeds or fails alone; failures are recorded per partition and reported.
     """
     started = time.perf_counter()
-    llm, embedder = LLMSettings.from_env(), EmbedderSettings.from_env()
+    llm, embedder = llm_settings(), embedder_settings()
     sides = {}
     ready = {}
     for ent, keys in ((CANDIDATE, candidate_ids), (JOB, job_ids)):

@@ -6,12 +6,11 @@ from typing import Any
 
 from prefect import flow
 
+from blocks.settings import embedder_settings, llm_settings
 from flows.matching import matching
 from flows.run import prepare_side
 from flows.tagging import tag_current_run
 from talentflow.db.locks import partition_lock
-from talentflow.embeddings import EmbedderSettings
-from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import CANDIDATE
 from tasks.cost_hook import publish_cost_artifact
 
@@ -24,7 +23,7 @@ def candidate_pipeline(candidate_id: str) -> dict[str, Any]:
         tag_current_run([f"partition:{CANDIDATE.table}/{candidate_id}", "asset-set:candidates"])
         side, ready = prepare_side(
             CANDIDATE, [candidate_id], plan_first=False,
-            llm=LLMSettings.from_env(), embedder=EmbedderSettings.from_env(),
+            llm=llm_settings(), embedder=embedder_settings(),
         )
         matched = matching(candidate_ids=ready, plan_first=False)["candidate"]
         publish_cost_artifact()

@@ -6,12 +6,11 @@ from typing import Any
 
 from prefect import flow
 
+from blocks.settings import embedder_settings, llm_settings
 from flows.matching import matching
 from flows.run import prepare_side
 from flows.tagging import tag_current_run
 from talentflow.db.locks import partition_lock
-from talentflow.embeddings import EmbedderSettings
-from talentflow.llm.settings import LLMSettings
 from talentflow.talent.entities import JOB
 from tasks.cost_hook import publish_cost_artifact
 
@@ -24,7 +23,7 @@ def job_pipeline(job_id: str) -> dict[str, Any]:
         tag_current_run([f"partition:{JOB.table}/{job_id}", "asset-set:jobs"])
         side, ready = prepare_side(
             JOB, [job_id], plan_first=False,
-            llm=LLMSettings.from_env(), embedder=EmbedderSettings.from_env(),
+            llm=llm_settings(), embedder=embedder_settings(),
         )
         matched = matching(job_ids=ready, plan_first=False)["job"]
         publish_cost_artifact()

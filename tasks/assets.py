@@ -11,10 +11,9 @@ LLM provider and model, the skills vocabulary, the embedding model.
 
 from __future__ import annotations
 
+from blocks import settings
 from talentflow import config
-from talentflow.embeddings import EmbedderSettings
 from talentflow.llm import base, openai_normalizer, prompts, rules, schema
-from talentflow.llm import settings as llm_settings
 from talentflow.partitions import (
     AllOf,
     Asset,
@@ -28,8 +27,8 @@ from talentflow.talent import cross_join, matching, profile, store
 from talentflow.talent.entities import CANDIDATE, JOB, Entity
 from tasks import embed, match, normalize
 
-_LLM = llm_settings.LLMSettings.from_env()
-_EMBEDDER = EmbedderSettings.from_env()
+_LLM = settings.llm_settings()
+_EMBEDDER = settings.embedder_settings()
 _PROVIDER_MODULE = openai_normalizer if _LLM.provider == "openai" else rules
 _VOCABULARY = (config.data_dir() / "skills.json").read_text(encoding="utf-8")
 
