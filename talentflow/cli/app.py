@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from talentflow.cli import api as api_command
+from talentflow.cli import backfill as backfill_command
 from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
@@ -29,3 +30,4 @@ app.command("demo")(demo_command.demo)
 app.add_typer(sensor_commands.app, name="sensor")
 app.command("serve")(serve_command.serve)
 app.command("api")(api_command.api)
+app.command("backfill")(backfill_command.backfill)
