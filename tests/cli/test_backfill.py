@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from tests.flows.test_pipeline import _load_rows
+from tests.support.talent_rows import load_rows
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def cli(db: str, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_backfill_selects_by_state_range_and_keys(db: str, cli) -> None:
-    _load_rows(db)
+    load_rows(db)
     first = cli("backfill", "candidates", "--missing")
     assert first.exit_code == 0, first.output
     assert "backfill 3 candidates key(s) (missing)" in first.output

@@ -8,41 +8,7 @@ import psycopg
 import pytest
 
 from talentflow.partitions.errors import InvalidPartitionKey
-
-CVS = {
-    "c-1": ("Ada Lovelace", "Berlin",
-            "Senior Backend Engineer\nSenior backend engineer with 8 years of experience "
-            "building Python and Go services on AWS with PostgreSQL, Kafka and Kubernetes. "
-            "Led the migration of a payments platform to microservices."),
-    "c-2": ("Grace Hopper", "London",
-            "Product Designer\nProduct designer with 5 years in UX research, Figma and UI "
-            "design for mobile apps. Ran usability studies and design systems."),
-    "c-3": ("Alan Turing", "Remote",
-            "Data Scientist\nData scientist, 4 years: machine learning, PyTorch, "
-            "scikit-learn, statistics and A/B testing for recommender systems."),
-}
-JOBS = {
-    "j-1": ("Senior Backend Engineer", "Paymo", "Berlin",
-            "We need a senior backend engineer with 8 years of experience building Python and "
-            "Go services on AWS with PostgreSQL, Kafka and Kubernetes for our payments "
-            "platform and microservices."),
-    "j-2": ("Machine Learning Engineer", "Recsys Ltd", "Remote",
-            "Build recommender systems with PyTorch and scikit-learn; statistics and A/B "
-            "testing experience required."),
-    "j-3": ("Account Executive", "SellCo", "Paris",
-            "Sales role: account management, negotiation and Salesforce. 3 years in B2B "
-            "sales."),
-}
-
-
-def _load_rows(db: str) -> None:
-    with psycopg.connect(db) as conn:
-        for cid, (name, loc, cv) in CVS.items():
-            conn.execute("INSERT INTO candidates (id, name, location, cv_text) "
-                         "VALUES (%s, %s, %s, %s)", [cid, name, loc, cv])
-        for jid, (title, company, loc, desc) in JOBS.items():
-            conn.execute("INSERT INTO jobs (id, title, company, location, description) "
-                         "VALUES (%s, %s, %s, %s, %s)", [jid, title, company, loc, desc])
+from tests.support.talent_rows import CVS, JOBS, load_rows
 
 
 def _steps_did_nothing(result: dict) -> bool:
@@ -55,7 +21,7 @@ def _steps_did_nothing(result: dict) -> bool:
 def test_batch_run_materializes_everything_then_does_nothing(db: str) -> None:
     from flows.batch import talent_batch
 
-    _load_rows(db)
+    load_rows(db)
     first = talent_batch()
     assert first["failed"] == {"candidate": {}, "job": {}}
     assert sorted(first["sides"]["candidate"]["normalize"]["ran"]) == sorted(CVS)
@@ -104,7 +70,7 @@ def test_single_key_flow_is_a_cache_hit_when_nothing_changed(db: str) -> None:
     from flows.candidates import candidate_pipeline
     from flows.jobs import job_pipeline
 
-    _load_rows(db)
+    load_rows(db)
     for jid in JOBS:
         job_pipeline(jid)
     first = candidate_pipeline("c-2")
@@ -125,7 +91,7 @@ def test_single_key_flow_is_a_cache_hit_when_nothing_changed(db: str) -> None:
 def test_a_key_without_a_row_fails_at_once_with_a_clear_message(db: str) -> None:
     from flows.candidates import candidate_pipeline
 
-    _load_rows(db)
+    load_rows(db)
     with pytest.raises(InvalidPartitionKey, match=r"'c-404'.*'candidates'.*no candidate row"):
         candidate_pipeline("c-404")
 

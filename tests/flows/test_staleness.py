@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 from typer.testing import CliRunner
 
-from tests.flows.test_pipeline import CVS, JOBS, _load_rows
+from tests.support.talent_rows import CVS, JOBS, load_rows
 
 CANDIDATE_SIDE = ("normalized_candidates", "candidate_vectors", "candidate_matches")
 JOB_SIDE = ("normalized_jobs", "job_vectors")
@@ -30,7 +30,7 @@ def test_edit_one_row_then_rerun(db: str, monkeypatch) -> None:
 
     monkeypatch.setenv("TALENTFLOW_DEFINITIONS", "flows.definitions")
     catalog.load_definitions("flows.definitions")
-    _load_rows(db)
+    load_rows(db)
     talent_batch()
     with psycopg.connect(db) as conn:
         assert all(not keys for keys in _stale(conn, propagate=True).values())
