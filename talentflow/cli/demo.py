@@ -30,20 +30,46 @@ def demo(
             f"{report.unchanged} unchanged, {report.quarantined} quarantined"
         )
 
-    typer.echo("running the talent pipeline (Prefect flow talent-batch) ...")
+    pending = _pending_partitions()
+    if not pending:
+        # Planned from one bulk status query: no flow run needed to find out nothing changed.
+        typer.echo("nothing to do: every partition is up to date (no flow run, no LLM call, "
+                   "no embedding)")
+        _print_top_matches(show)
+        typer.echo(f"done in {time.perf_counter() - started:.1f} s")
+        return
+    typer.echo(f"running the talent pipeline (Prefect flow talent-batch) over {pending} "
+               "missing, stale or failed partition(s) ...")
     _show_progress()
     from flows.batch import talent_batch
 
     result = talent_batch()
-    _print_summary(result, show)
+    _print_summary(result)
+    _print_top_matches(show)
     typer.echo(f"done in {time.perf_counter() - started:.1f} s "
                f"(flow {result['seconds']:.1f} s)")
 
 
-def _print_summary(result: dict, show: int) -> None:
+def _pending_partitions() -> int:
+    """How many (asset, key) partitions are missing, stale or failed, after looking at the
+    source rows: one bulk status query per asset."""
     from talentflow.db import connect
-    from talentflow.talent import store
-    from talentflow.talent.entities import CANDIDATE
+    from talentflow.partitions import catalog
+    from talentflow.partitions.observation import observe_sources
+    from talentflow.partitions.status import status_all
+
+    catalog.load_definitions("flows.definitions")
+    assets = catalog.all_assets()
+    with connect() as conn:
+        observe_sources(conn, assets)
+        by_asset = status_all(conn, [a for a in assets if not a.source], propagate=False)
+    return sum(s.status in ("missing", "stale", "failed") for rows in by_asset.values()
+               for s in rows)
+
+
+def _print_summary(result: dict) -> None:
+    from talentflow.costs.reports import run_summary
+    from talentflow.db import connect
 
     did_work = False
     for kind, side in result["sides"].items():
@@ -65,10 +91,14 @@ def _print_summary(result: dict, show: int) -> None:
             typer.echo(f"  {key}: {reason}")
     if not did_work:
         typer.echo("nothing to do: every partition is up to date (no LLM call, no embedding)")
-    from talentflow.costs.reports import run_summary
-
     with connect() as conn:
         typer.echo(run_summary(conn, result["flow_run_id"]))
+
+
+def _print_top_matches(show: int) -> None:
+    from talentflow.db import connect
+    from talentflow.talent import store
+    from talentflow.talent.entities import CANDIDATE
 
     with connect() as conn:
         ids = [r[0] for r in conn.execute(
