@@ -57,16 +57,22 @@ def describe(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
-@contextmanager
-def connect(*, autocommit: bool = False, vector: bool = True) -> Iterator[psycopg.Connection]:
-    """A psycopg connection to the project database; commits on success, rolls back on error."""
+def open_connection(*, autocommit: bool = False) -> psycopg.Connection:
+    """A new connection to the project database; DatabaseUnavailable (a clear message, the
+    password hidden) if it cannot be reached. The caller closes it."""
     url = database_url()
     try:
-        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL at {describe(url)}: {str(exc).strip()}"
         ) from exc
+
+
+@contextmanager
+def connect(*, autocommit: bool = False, vector: bool = True) -> Iterator[psycopg.Connection]:
+    """A psycopg connection to the project database; commits on success, rolls back on error."""
+    conn = open_connection(autocommit=autocommit)
     try:
         if vector:
             try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from talentflow.db.engine import DatabaseUnavailable, database_url, describe
+from talentflow.db.engine import open_connection
 
 DEFAULT_WAIT_S = 600.0
 
@@ -64,13 +64,7 @@ def partition_lock(flow: str, key: str, *, wait_s: float | None = None) -> Itera
     unrelated keys take turns, it can never let two runs of one key overlap.
     """
     wait = default_wait_s() if wait_s is None else wait_s
-    url = database_url()
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL at {describe(url)}: {str(exc).strip()}"
-        ) from exc
+    conn = open_connection(autocommit=True)
     started = time.monotonic()
     try:
         lock_id = conn.execute(
