@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,6 +20,17 @@ app = typer.Typer(
     help="Partition sets and keys: add, list and delete keys; status of an asset's partitions.",
     no_args_is_help=True,
 )
+
+# Options shared by `partitions status ASSET` and `status`.
+Limit = Annotated[int, typer.Option("--limit", min=0, help="Keys listed per asset.")]
+States = Annotated[list[str] | None, typer.Option(
+    "--state", help="List keys in these states (default: stale, failed).")]
+OneHop = Annotated[bool, typer.Option(
+    "--one-hop", help="Only direct staleness (do not follow stale upstreams).")]
+Observe = Annotated[bool, typer.Option(
+    "--observe/--no-observe",
+    help="First read source assets that have an observer (e.g. edited rows), so what an edit "
+    "made stale shows before anything re-runs.")]
 
 _STATE_ORDER = ("materialized", "stale", "failed", "missing", "running")
 
@@ -171,18 +183,10 @@ def _print_asset_status(asset, rows, limit: int, states: set[str]) -> None:
 @app.command("status")
 def asset_status(
     asset_name: str = typer.Argument(..., metavar="ASSET"),
-    limit: int = typer.Option(20, "--limit", min=0, help="Keys listed per asset."),
-    state: list[str] = typer.Option(
-        None, "--state", help="List keys in these states (default: stale, failed)."
-    ),
-    one_hop: bool = typer.Option(
-        False, "--one-hop", help="Only direct staleness (do not follow stale upstreams)."
-    ),
-    observe: bool = typer.Option(
-        True, "--observe/--no-observe",
-        help="First read source assets that have an observer (e.g. edited rows), so what an "
-        "edit made stale shows before anything re-runs.",
-    ),
+    limit: Limit = 20,
+    state: States = None,
+    one_hop: OneHop = False,
+    observe: Observe = True,
 ) -> None:
     """Counts by status of one asset's partitions, and the keys needing work with reasons."""
     from talentflow.partitions import catalog
@@ -203,18 +207,10 @@ def asset_status(
 
 
 def status_all(
-    limit: int = typer.Option(20, "--limit", min=0, help="Keys listed per asset."),
-    state: list[str] = typer.Option(
-        None, "--state", help="List keys in these states (default: stale, failed)."
-    ),
-    one_hop: bool = typer.Option(
-        False, "--one-hop", help="Only direct staleness (do not follow stale upstreams)."
-    ),
-    observe: bool = typer.Option(
-        True, "--observe/--no-observe",
-        help="First read source assets that have an observer (e.g. edited rows), so what an "
-        "edit made stale shows before anything re-runs.",
-    ),
+    limit: Limit = 20,
+    state: States = None,
+    one_hop: OneHop = False,
+    observe: Observe = True,
 ) -> None:
     """Every declared asset: counts by status, and stale and failed keys with reasons."""
     from talentflow.partitions import catalog
