@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 _home = Path(tempfile.mkdtemp(prefix="tf-bench-"))
 os.environ["TALENTFLOW_HOME"] = str(_home / "state")
 os.environ["PREFECT_HOME"] = str(_home / "prefect")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.pop("DATABASE_URL", None)
+from talentflow import config  # noqa: E402 - after sys.path points at the checkout
+
+config.apply_runtime_defaults()
 
 
 def fresh_database() -> None:

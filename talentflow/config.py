@@ -29,3 +29,19 @@ def database_url_override() -> str | None:
 def data_dir() -> Path:
     """The shipped `data/` folder (sample rows, skills vocabulary, price table)."""
     return Path(__file__).resolve().parents[1] / "data"
+
+
+def apply_runtime_defaults() -> None:
+    """Environment defaults every entry point needs before prefect or transformers import:
+    give the ephemeral Prefect API time to start on a cold machine (20 s was not enough here),
+    keep Prefect's per-task INFO lines and network telemetry out, never reach for a model hub.
+    Values already set win."""
+    for name, value in (
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"),
+        ("PREFECT_LOGGING_LEVEL", "WARNING"),
+        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(name, value)

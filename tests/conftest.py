@@ -12,18 +12,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from talentflow import config
+
 # Before anything imports prefect: keep its state out of the user's home and give the
 # ephemeral API time to start on a cold machine (see PREFECT_NOTES: 20 s is not enough).
 _SESSION_HOME = Path(os.environ.get("TALENTFLOW_TEST_HOME") or "/tmp") / f"tf-tests-{os.getpid()}"
 _SESSION_HOME.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_HOME", str(_SESSION_HOME / "prefect"))
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["TALENTFLOW_HOME"] = str(_SESSION_HOME / "state")
+config.apply_runtime_defaults()
 
 TEMPLATE_DB = "tf_template"
 

@@ -8,17 +8,9 @@ from talentflow import config
 
 
 def _prepare_environment() -> None:
-    # Prefect reads its settings at import time: point it at the project's state folder and
-    # give the ephemeral API enough time to start on a cold machine.
+    # Prefect reads its settings at import time: point it at the project's state folder.
     os.environ.setdefault("PREFECT_HOME", str(config.state_dir() / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # The CLI prints its own summary; Prefect's per-task INFO lines drown it.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # No network here or on many servers: the ephemeral API's telemetry only logs errors.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    config.apply_runtime_defaults()
     # The assets `talentflow status` / `materialize` work on, with their runners.
     os.environ.setdefault("TALENTFLOW_DEFINITIONS", "flows.definitions")
 
