@@ -1,53 +1,50 @@
-"""talent_batch: many partitions in one flow run (the demo, backfills, sensor bursts).
+"""talent_batch: many partitions in one flow run (the demo, sensor bursts).
 
 Prefect costs ~1 s per flow run and ~15 ms per task run here, so many keys never mean one
-flow run per key: this flow plans from the bulk status query, then runs the same steps as
-the single-key flows over batches of keys (embedding in model batches, one SQL round trip per
-batch), and matches each side with one matrix product against the other.
+flow run per key: the engine plans from the bulk status, runs missing, stale and failed keys
+in batches, and brings the other side's match lists up to date incrementally.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prefect import flow
 
-from blocks.settings import embedder_settings, llm_settings
-from flows.artifacts import publish_status_artifact
-from flows.matching import matching
-from flows.pipeline import DEFAULT_BATCH_SIZE, flow_run_id
-from flows.run import prepare_side
+from talentflow.engine import load_definitions, run_in_flow
 from talentflow.talent.entities import CANDIDATE, JOB
-from tasks.cost_hook import publish_cost_artifact
 
 
 @flow(name="talent-batch", flow_run_name="talent-batch")
-def talent_batch(
-    candidate_ids: list[str] | None = None,
-    job_ids: list[str] | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> dict[str, Any]:
-    """Bring the given keys (default: every row) of both sides up to date.
+def talent_batch(candidate_ids: list[str] | None = None,
+                 job_ids: list[str] | None = None) -> dict[str, Any]:
+    """Bring the given keys of each side up to date (both None: every partition).
 
     Each key succeeds or fails alone; failures are recorded per partition and reported.
     """
-    started = time.perf_counter()
-    llm, embedder = llm_settings(), embedder_settings()
-    sides = {}
-    ready = {}
-    for ent, keys in ((CANDIDATE, candidate_ids), (JOB, job_ids)):
-        sides[ent.kind], ready[ent.kind] = prepare_side(
-            ent, keys, plan_first=True, llm=llm, embedder=embedder, batch_size=batch_size
-        )
-    matched = matching(candidate_ids=ready["candidate"], job_ids=ready["job"], plan_first=True)
-    publish_cost_artifact()
-    publish_status_artifact()
-    return {
-        "flow_run_id": flow_run_id(),
-        "sides": {k: {"normalize": v.normalize.__dict__, "embed": v.embed.__dict__}
-                  for k, v in sides.items()},
-        "matching": matched,
-        "failed": {k: {**v.failed, **matched[k].get("failed", {})} for k, v in sides.items()},
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    defs = load_definitions()
+    if candidate_ids is None and job_ids is None:
+        return run_in_flow(defs).to_dict()
+    runs = []
+    for ids, ent in ((candidate_ids, CANDIDATE), (job_ids, JOB)):
+        if ids:
+            assets = [ent.source_asset, ent.normalized_asset, ent.vectors_asset,
+                      ent.matches_asset, ent.other.matches_asset]
+            runs.append(run_in_flow(defs, assets, partition_keys=ids,
+                                    partition_set=ent.table).to_dict())
+    merged: dict[str, Any] = {"flow_run_id": runs[0]["flow_run_id"] if runs else None,
+                              "seconds": sum(r["seconds"] for r in runs), "assets": {}}
+    for r in runs:
+        for name, rep in r["assets"].items():
+            into = merged["assets"].setdefault(name, {"asset": name, "ran": [], "cached": [],
+                                                      "up_to_date": 0, "failed": {},
+                                                      "blocked": {}, "held": {},
+                                                      "seconds": 0.0})
+            for field in ("ran", "cached"):
+                into[field] += rep[field]
+            for field in ("failed", "blocked", "held"):
+                into[field].update(rep[field])
+            into["up_to_date"] += rep["up_to_date"]
+            into["seconds"] += rep["seconds"]
+    merged["ok"] = all(r["ok"] for r in runs)
+    return merged

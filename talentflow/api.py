@@ -1,22 +1,32 @@
-"""REST API over partition status, lineage and LLM costs (`talentflow api`).
+"""REST API over partition status, lineage and LLM costs, and a launch endpoint
+(`talentflow api`).
 
-Read-only, and the same queries as the CLI: every answer is one bulk SQL query, so asking
-for the status of 100k partitions is as cheap here as in `talentflow status`.
+Reads are the same queries as the CLI: every answer is one bulk SQL query, so asking for the
+status of 100k partitions is as cheap here as in `talentflow status`. `POST /materialize`
+checks the selection, then creates a flow run of the `materialize` deployment.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import asdict
+from functools import cache
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from talentflow.db import connect
-from talentflow.partitions import catalog, counts, status
+from talentflow.engine.definitions import Definitions, UnknownAsset, load_definitions
+from talentflow.partitions import counts, status
 from talentflow.partitions.materializations import history, latest
 from talentflow.partitions.status import STATES
+
+DEPLOYMENT_ENV = "TALENTFLOW_MATERIALIZE_DEPLOYMENT"
+DEFAULT_DEPLOYMENT = "materialize/materialize"
+TOKEN_ENV = "TALENTFLOW_API_TOKEN"
 
 app = FastAPI(
     title="talentflow",
@@ -33,19 +43,26 @@ def _conn() -> Iterator[psycopg.Connection]:
 Conn = Annotated[psycopg.Connection, Depends(_conn)]
 
 
+@cache
+def _defs(spec: str) -> Definitions:
+    return load_definitions(spec or None).bind()
+
+
+def definitions() -> Definitions:
+    """The project's Definitions, loaded once per process (resources resolved once)."""
+    return _defs(os.environ.get("TALENTFLOW_DEFINITIONS", ""))
+
+
 def _asset(name: str):
-    catalog.load_definitions()
-    asset = catalog.find_asset(name)
-    if asset is None:
-        known = ", ".join(a.name for a in catalog.all_assets())
-        raise HTTPException(404, f"unknown asset {name!r}; known assets: {known}")
-    return asset
+    try:
+        return definitions().get(name)
+    except UnknownAsset as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @app.get("/assets")
 def list_assets(conn: Conn) -> list[dict[str, Any]]:
     """Every declared asset with its partition set, upstream assets and counts by status."""
-    catalog.load_definitions()
     return [
         {
             "name": a.name,
@@ -55,7 +72,7 @@ def list_assets(conn: Conn) -> list[dict[str, Any]]:
             "deps": [{"asset": d.name, "mapping": d.mapping.describe()} for d in a.deps],
             "counts": None if a.source else counts(conn, a),
         }
-        for a in catalog.all_assets()
+        for a in definitions().assets
     ]
 
 
@@ -81,7 +98,8 @@ def asset_status(
         "asset": asset.name,
         "counts": tally,
         "partitions": [
-            {"key": r.key, "status": r.status, "reasons": list(r.reasons)}
+            {"key": r.key, "status": r.status, "reasons": [str(x) for x in r.reasons],
+             "reason_kinds": sorted(r.kinds)}
             for r in selected[:limit]
         ],
         "truncated": len(selected) > limit,
@@ -101,7 +119,8 @@ def partition(name: str, key: str, conn: Conn,
         "asset": asset.name,
         "key": key,
         "status": key_status.status,
-        "reasons": list(key_status.reasons),
+        "reasons": [str(x) for x in key_status.reasons],
+        "reason_kinds": sorted(key_status.kinds),
         "materializations": [
             {**asdict(m), "inputs": [
                 {"asset": up, "key": str(uk), "data_version": v}
@@ -123,3 +142,63 @@ def costs(conn: Conn, by: str = "model", top: Annotated[int, Query(ge=1, le=1000
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return [asdict(r) for r in rows]
+
+
+class MaterializeRequest(BaseModel):
+    """The same selection as the `materialize` flow."""
+
+    assets: list[str] | None = Field(default=None, description="names; `+x` / `x+` closures")
+    partition_key: str | None = None
+    partition_keys: list[str] | None = None
+    key_from: str | None = None
+    key_to: str | None = None
+    prefix: str | None = None
+    partition_set: str | None = None
+    only: list[str] | None = Field(default=None, description="missing, stale, failed")
+    upstream: bool = False
+    downstream: bool = False
+
+
+def _check_token(authorization: str | None) -> None:
+    expected = os.environ.get(TOKEN_ENV)
+    if not expected:
+        return
+    if authorization != f"Bearer {expected}":
+        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+@app.post("/materialize", status_code=201)
+def launch(request: MaterializeRequest, conn: Conn,
+           authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Check the selection (assets exist, keys are valid for their partition set), then
+    create a flow run of the materialize deployment; returns its id."""
+    from talentflow.engine.flow import _selection
+    from talentflow.engine.run import observe_all, root_keys, sources_of
+    from talentflow.partitions import InvalidPartitionKey
+
+    _check_token(authorization)
+    defs = definitions()
+    try:
+        selected = defs.select(request.assets, upstream=request.upstream,
+                               downstream=request.downstream)
+        sel = _selection(request.partition_key, request.partition_keys, request.key_from,
+                         request.key_to, request.prefix, request.partition_set, request.only)
+        if sel.narrowed:
+            # New rows register their keys first, as the run itself would.
+            observe_all(conn, sources_of(defs, selected), defs.resource_values)
+            root_keys(conn, [a for a in selected if not a.source] or selected, sel)
+    except (UnknownAsset, InvalidPartitionKey, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    name = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
+    parameters = request.model_dump(exclude_none=True, exclude_defaults=True)
+    try:
+        run = run_deployment(name, parameters=parameters, timeout=0, as_subflow=False)
+    except ObjectNotFound:
+        raise HTTPException(409, f"no deployment {name!r} on the Prefect API: start "
+                            "`talentflow serve`, or `prefect deploy --all`") from None
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": name,
+            "parameters": parameters}

@@ -34,11 +34,13 @@ def data_dir() -> Path:
 def apply_runtime_defaults() -> None:
     """Environment defaults every entry point needs before prefect or transformers import:
     give the ephemeral Prefect API time to start on a cold machine (20 s was not enough here),
-    keep Prefect's per-task INFO lines and network telemetry out, never reach for a model hub.
-    Values already set win."""
+    send INFO run logs to the Prefect API (the UI's run pages) but print only warnings on the
+    console, keep network telemetry out, never reach for a model hub. Values already set win.
+    """
     for name, value in (
         ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"),
-        ("PREFECT_LOGGING_LEVEL", "WARNING"),
+        ("PREFECT_LOGGING_LEVEL", "INFO"),
+        ("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING"),
         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
         ("HF_HUB_OFFLINE", "1"),
         ("TRANSFORMERS_OFFLINE", "1"),

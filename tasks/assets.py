@@ -4,71 +4,77 @@
                                                        ╲      ╱ (all of the other side)
     jobs       ─► normalized_jobs       ─► job_vectors ─► job_matches
 
-Code versions cover the code each step really runs (whole modules, helpers included, see
-talentflow/partitions/versions.py) plus what decides its output without being code: the
-LLM provider and model, the skills vocabulary, the embedding model.
+Both sides share one function per step (tasks/normalize.py, embed.py, match.py); the side is
+told by the partition set. Code versions cover the code each function reaches (whole modules,
+transitively) plus the resources it uses, resolved once per run (tasks/definitions.py): the
+LLM provider, model and input limit, the embedding model, the skills vocabulary.
 """
 
 from __future__ import annotations
 
-from blocks import settings
-from talentflow import config
-from talentflow.llm import base, openai_normalizer, prompts, rules, schema
-from talentflow.partitions import (
-    AllOf,
-    Asset,
-    Dep,
-    DynamicPartitions,
-    Identity,
-    catalog,
-    source_asset,
-)
-from talentflow.talent import cross_join, matching, profile, store
+from talentflow.engine import AllOf, Dep, Output
+from talentflow.partitions import Asset, DynamicPartitions, source_asset
+from talentflow.talent import store
 from talentflow.talent.entities import CANDIDATE, JOB, Entity
-from tasks import embed, match, normalize
+from talentflow.talent.value_stores import MatchListStore, ProfileStore, VectorStore
+from tasks.embed import embed_profiles
+from tasks.match import TOP_K, match_lists
+from tasks.normalize import normalize_profiles
 
-_LLM = settings.llm_settings()
-_EMBEDDER = settings.embedder_settings()
-_PROVIDER_MODULE = openai_normalizer if _LLM.provider == "openai" else rules
-_VOCABULARY = (config.data_dir() / "skills.json").read_text(encoding="utf-8")
+# Keys per task run: LLM calls in small batches (a bad answer or a budget stop costs
+# little); the encoder in large ones (it sorts a batch by length: fuller batches pad less);
+# matching in very large ones (one matrix product per batch).
+NORMALIZE_BATCH = 64
+EMBED_BATCH = 256
+MATCH_BATCH = 20_000
 
 
-def _declare(ent: Entity) -> dict[str, Asset]:
+def _source_loader(ent: Entity):
+    def load_rows(ctx) -> dict[str, Output]:
+        """The rows' texts, versioned by the content hash PostgreSQL keeps for each row."""
+        return {r.id: Output(r.text, data_version=r.content_hash)
+                for r in store.load_sources(ctx.conn, ent, ctx.keys)}
+
+    load_rows.__qualname__ = f"load_{ent.table}"
+    return load_rows
+
+
+def _declare(ent: Entity) -> list[Asset]:
     keys = DynamicPartitions(ent.table)
     source = source_asset(
-        ent.source_asset, keys,
-        description=f"{ent.kind} rows; data version = hash of the row",
+        ent.source_asset, keys, fn=_source_loader(ent),
         observer=lambda conn: store.source_versions(conn, ent).items(),
+        description=f"{ent.kind} rows; data version = hash of the row",
     )
-    llm_identity = (f"{_LLM.provider}:{_LLM.model}" if _LLM.provider != "rules"
-                    else "rules")
     normalized = Asset(
-        ent.normalized_asset, keys, deps=[Dep(source, Identity())],
-        code=[normalize, base, schema, prompts, _PROVIDER_MODULE, profile, _VOCABULARY],
-        version=llm_identity,
+        ent.normalized_asset, keys, deps=[Dep(source, param="texts")],
+        fn=normalize_profiles, batch_size=NORMALIZE_BATCH, store=ProfileStore(ent),
+        resources=("llm", "vocabulary"),
         description=f"{ent.kind} text -> validated profile (title, seniority, skills, ...)",
     )
     vectors = Asset(
-        ent.vectors_asset, keys, deps=[Dep(normalized, Identity())],
-        code=[embed, profile], version=_EMBEDDER.model,
+        ent.vectors_asset, keys, deps=[Dep(normalized, param="profiles")],
+        fn=embed_profiles, batch_size=EMBED_BATCH, store=VectorStore(ent),
+        resources=("embedder",),
         description=f"{ent.kind} profile -> 384-d unit vector in pgvector",
     )
-    return {a.name: a for a in (source, normalized, vectors)}
+    return [source, normalized, vectors]
 
 
-ASSETS: dict[str, Asset] = {**_declare(CANDIDATE), **_declare(JOB)}
-for _ent in (CANDIDATE, JOB):
-    ASSETS[_ent.matches_asset] = Asset(
-        _ent.matches_asset, DynamicPartitions(_ent.table),
-        deps=[Dep(ASSETS[_ent.vectors_asset], Identity()),
-              Dep(ASSETS[_ent.other.vectors_asset], AllOf())],
-        code=[match, cross_join, matching, store, _VOCABULARY],
-        version=f"top{matching.DEFAULT_TOP_K}",
-        description=f"this {_ent.kind} x every {_ent.other.kind}: exact top-K",
+def _matches(ent: Entity) -> Asset:
+    return Asset(
+        ent.matches_asset, DynamicPartitions(ent.table),
+        deps=[Dep(ent.vectors_asset, param="own"),
+              Dep(ent.other.vectors_asset, AllOf(), param="other")],
+        fn=match_lists, batch_size=MATCH_BATCH, store=MatchListStore(ent),
+        # Cheap to recompute and updated incrementally: no per-partition cache entries.
+        cache=False, resources=("vocabulary",), version=f"top{TOP_K}",
+        description=f"this {ent.kind} x every {ent.other.kind}: exact top-{TOP_K}",
     )
 
-catalog.register(*ASSETS.values())
 
+ASSETS: list[Asset] = [*_declare(CANDIDATE), *_declare(JOB), _matches(CANDIDATE),
+                       _matches(JOB)]
 
-def get(name: str) -> Asset:
-    return ASSETS[name]
+CANDIDATE_CHAIN = [CANDIDATE.normalized_asset, CANDIDATE.vectors_asset, CANDIDATE.matches_asset]
+JOB_CHAIN = [JOB.normalized_asset, JOB.vectors_asset, JOB.matches_asset]

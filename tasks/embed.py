@@ -1,25 +1,24 @@
-"""embed: normalized profile text -> unit vector (sentence-transformers, batched)."""
+"""embed: a normalized profile -> a unit vector (sentence-transformers, in model batches).
+
+What is embedded is the profile text (title, seniority, skills, summary), not the raw CV:
+MiniLM reads at most 256 tokens and most CVs are longer.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
+from talentflow.embeddings import EmbedderSettings, encode
+from talentflow.engine import BatchContext, Output
+from talentflow.talent.profile import NormalizedProfile
+from talentflow.talent.value_stores import EmbeddedEntity
 
-from tasks.caching import partition_cache_key
 
-
-@task(name="embed", cache_key_fn=partition_cache_key, persist_result=True)
-def embed_batch(
-    asset: str,
-    code_version: str,
-    keys: list[str],
-    upstream_versions: dict[str, Any],
-    texts: dict[str, str],
-    embedder: dict[str, Any],
-) -> dict[str, list[float]]:
-    """Embed each key's text in model batches; returns {key: 384 floats, unit length}."""
-    from talentflow.embeddings import EmbedderSettings, encode
-
-    vectors = encode([texts[k] for k in keys], EmbedderSettings(**embedder))
-    return {key: vec.tolist() for key, vec in zip(keys, vectors, strict=True)}
+def embed_profiles(ctx: BatchContext, profiles: dict[str, dict[str, Any]],
+                   embedder: EmbedderSettings) -> dict[str, Output]:
+    parsed = {k: NormalizedProfile.model_validate(profiles[k]["profile"]) for k in ctx.keys}
+    vectors = encode([parsed[k].embedding_text() for k in ctx.keys], embedder)
+    meta = {"model": embedder.model, "dims": int(vectors.shape[1])}
+    return {k: Output(EmbeddedEntity(vec, tuple(parsed[k].skills), embedder.model),
+                      metadata=meta)
+            for k, vec in zip(ctx.keys, vectors, strict=True)}

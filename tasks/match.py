@@ -1,37 +1,67 @@
-"""match: the cross-join of a batch of entities against every entity on the other side."""
+"""match: each entity's exact top-K on the other side, updated from what changed.
+
+`candidate_matches[c]` reads `candidate_vectors[c]` and ALL of `job_vectors`. A key stale
+only because some jobs changed is updated from those jobs alone (talentflow/talent/
+cross_join.py: one product against the changed columns); a key that is new, or whose own
+vector or code changed, is computed against the whole other side.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import numpy as np
 
-from prefect import task
+from talentflow.engine import AllOfInput, BatchContext, Output
+from talentflow.talent import matching, store, vocabulary
+from talentflow.talent.cross_join import full_lists, update_lists
+from talentflow.talent.entities import entity_of_set
+from talentflow.talent.matching import Side
+from talentflow.talent.value_stores import EmbeddedEntity, MatchList, MatchListStore
 
-from tasks.caching import partition_cache_key
+TOP_K = matching.DEFAULT_TOP_K
 
 
-@task(name="match", cache_key_fn=partition_cache_key, persist_result=True,
-      result_serializer="json")
-def match_batch(
-    asset: str,
-    kind: str,
-    code_version: str,
-    keys: list[str],
-    upstream_versions: dict[str, Any],
-    top_k: int,
-) -> dict[str, Any]:
-    """Score `keys` against the whole other side (one matrix product), upsert the pairs.
+def match_lists(ctx: BatchContext, own: dict[str, EmbeddedEntity], other: AllOfInput
+                ) -> dict[str, Output]:
+    ent = entity_of_set(ctx.partitions.name)
+    is_candidate = ent.kind == "candidate"
+    keys = [k for k in ctx.keys if k in own]
+    index = vocabulary.default().index()
+    side = Side(keys, _matrix([own[k].vector for k in keys]),
+                matching.skill_matrix([own[k].skills for k in keys], index))
+    position = {k: i for i, k in enumerate(keys)}
+    lists: dict[str, MatchList] = {}
+    mode: dict[str, str] = {}
+    full = set(other.full())
+    for since, group in other.incremental().items():
+        changes = other.changes(ctx.conn, since)
+        if changes.removed:
+            full.update(group)  # which keys left is not recorded: recompute those lists
+            continue
+        old = {k: s.value for k, s in
+               MatchListStore(ent).read(ctx.conn, ctx.asset, group).items()}
+        full.update(k for k in group if k not in old)
+        group = [k for k in group if k in old]
+        if not group:
+            continue
+        changed = store.load_side(ctx.conn, ent.other, changes.keys)
+        merged, holes = update_lists(side.take([position[k] for k in group]), old, changed,
+                                     changes.keys, own_is_candidate=is_candidate, k=TOP_K)
+        lists.update(merged)
+        mode.update(dict.fromkeys(merged, f"incremental ({len(changes.keys)} changed)"))
+        full.update(holes)
+    if full:
+        todo = [k for k in keys if k in full]
+        every = store.load_side(ctx.conn, ent.other)
+        lists.update(full_lists(side.take([position[k] for k in todo]), every,
+                                own_is_candidate=is_candidate, k=TOP_K))
+        mode.update(dict.fromkeys(todo, f"full ({len(every)} on the other side)"))
+    ctx.log.info("%d list(s) in full, %d incremental", sum(m.startswith("full")
+                                                           for m in mode.values()),
+                 sum(m.startswith("incr") for m in mode.values()))
+    return {k: Output(v, metadata={"top_k": TOP_K, "mode": mode[k]}) for k, v in lists.items()}
 
-    The cache key includes the other side's vectors watermark, so any change over there makes
-    this run again; an unchanged one is a cache hit and touches nothing.
-    """
-    from talentflow.db import connect
-    from talentflow.talent.cross_join import cross_join
-    from talentflow.talent.entities import entity
 
-    with connect() as conn:
-        result = cross_join(conn, entity(kind), keys, k=top_k)
-    return {
-        "matched": result.matched,
-        "other_touched": sorted(result.other_touched),
-        "pairs_written": result.pairs_written,
-    }
+def _matrix(vectors: list) -> np.ndarray:
+    if not vectors:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.vstack([np.asarray(v, dtype=np.float32) for v in vectors])

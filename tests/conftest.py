@@ -74,6 +74,17 @@ def new_database(pg_server_url: str, template: str = TEMPLATE_DB) -> str:
     return _admin_url(pg_server_url, name)
 
 
+@pytest.fixture(autouse=True)
+def isolated_result_storage(tmp_path: Path) -> Iterator[Path]:
+    """Each test gets its own Prefect result storage, where the engine keeps per-partition
+    cache entries: a value computed in one test is never a cache hit in another."""
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    path = tmp_path / "prefect-results"
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: path}):
+        yield path
+
+
 @pytest.fixture
 def db(
     pg_server_url: str, migrated_template: str, monkeypatch: pytest.MonkeyPatch

@@ -1,6 +1,9 @@
 """The schema migrates, and the source tables behave as the sensor and staleness rely on."""
 
 import psycopg
+import pytest
+
+from talentflow.db import migrate
 
 
 def test_migrated_schema_has_the_talent_tables(db: str) -> None:
@@ -13,8 +16,15 @@ def test_migrated_schema_has_the_talent_tables(db: str) -> None:
         }
         assert {
             "candidates", "jobs", "quarantine", "normalized_candidates", "normalized_jobs",
-            "candidate_vectors", "job_vectors", "matches",
+            "candidate_vectors", "job_vectors",
         } <= tables
+        assert {
+            "candidate_matches", "job_matches", "sensor_cursors", "llm_calls",
+            "partition_keys", "partition_assets", "materializations", "materialization_inputs",
+            "partition_latest", "partition_claims", "asset_values",
+        } <= tables
+        versions = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
+        assert versions == {"e0001", "0005"}
         dims = conn.execute(
             "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'candidate_vectors'::regclass "
             "AND attname = 'embedding'"
@@ -34,3 +44,31 @@ def test_content_hash_and_change_seq_track_real_edits_only(db: str) -> None:
         conn.execute("UPDATE candidates SET cv_text = 'Rust dev' WHERE id = 'c-1'")
         h3, s3 = conn.execute("SELECT content_hash, change_seq FROM candidates").fetchone()
         assert h3 != h1 and s3 > s1
+
+
+def test_match_lists_hold_one_row_per_entity_with_parallel_arrays(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO candidate_matches "
+            "(candidate_id, job_ids, scores, cosines, skill_overlaps, data_version) "
+            "VALUES ('c-1', ARRAY['j-2', 'j-1'], ARRAY[0.9, 0.5]::real[], "
+            "ARRAY[0.8, 0.4]::real[], ARRAY[1, 0.5]::real[], 'v1')"
+        )
+        row = conn.execute(
+            "SELECT job_ids, scores, matched_at IS NOT NULL FROM candidate_matches"
+        ).fetchone()
+        assert row == (["j-2", "j-1"], [0.9, 0.5], True)
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(
+                "INSERT INTO job_matches (job_id, candidate_ids, scores, cosines, data_version) "
+                "VALUES ('j-1', '{}', '{}', '{}', 'v1')"
+            )
+
+
+def test_the_partition_tables_come_from_the_engine_branch() -> None:
+    assert not (migrate.PROJECT_MIGRATIONS / "0002_partitions.py").exists()
+    assert not (migrate.PROJECT_MIGRATIONS.parent / "env.py").exists()
+    assert (migrate.ALEMBIC_DIR / "env.py").is_file()
+    assert (migrate.ALEMBIC_DIR / "script.py.mako").is_file()
+    assert migrate.head_revision([]) == "e0001"
+    assert migrate.head_revision() == "0005+e0001"

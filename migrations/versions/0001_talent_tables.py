@@ -3,13 +3,16 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-22
+
+The root of the talent application's branch ("talent"); the engine's tables are the "engine"
+branch shipped in talentflow/db/alembic/versions (see talentflow.db.migrate).
 """
 
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("talent",)
 depends_on = None
 
 

@@ -1,7 +1,7 @@
 """Sensor cursors, and a NOTIFY that wakes the sensor when source rows change.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0001
 Create Date: 2026-11-22
 
 `sensor_cursors` holds, per (sensor, table), the highest `change_seq` already handed on; the
@@ -16,7 +16,7 @@ lost notification costs latency, never a row: the cursor query is the source of 
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -11,8 +11,6 @@ def _prepare_environment() -> None:
     # Prefect reads its settings at import time: point it at the project's state folder.
     os.environ.setdefault("PREFECT_HOME", str(config.state_dir() / "prefect"))
     config.apply_runtime_defaults()
-    # The assets `talentflow status` / `materialize` work on, with their runners.
-    os.environ.setdefault("TALENTFLOW_DEFINITIONS", "flows.definitions")
 
 
 def main() -> None:

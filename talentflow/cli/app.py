@@ -20,6 +20,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    definitions: str = typer.Option(
+        None, "--definitions", "-d", metavar="MODULE[:ATTR]",
+        help="The Definitions object to work on (default $TALENTFLOW_DEFINITIONS, else "
+        "tasks.definitions:defs, the talent project).",
+    ),
+) -> None:
+    if definitions:
+        import os
+
+        os.environ["TALENTFLOW_DEFINITIONS"] = definitions
 app.add_typer(db_commands.app, name="db")
 app.add_typer(cost_commands.app, name="costs")
 app.command("generate")(data_commands.generate)

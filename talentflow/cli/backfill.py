@@ -1,90 +1,72 @@
-"""`talentflow backfill`: run a selection of one side's partitions in one batch flow run."""
+"""`talentflow backfill`: a materialize run over a selection of keys of a set or an asset."""
 
 from __future__ import annotations
 
 import typer
 
-from talentflow.cli.common import connection, fail
-
-SIDES = {"candidates": "candidate", "jobs": "job"}
-
-
-def select_keys(conn, side: str, *, keys: list[str], prefix: str | None, start: str | None,
-                end: str | None, states: set[str]) -> list[str]:
-    """Explicit keys, or the registered keys in a prefix / byte range, filtered by the status
-    of the side's last asset (its matches: stale there means some step of the key is stale)."""
-    from talentflow.partitions import catalog, registry
-    from talentflow.partitions.observation import observe_sources
-    from talentflow.partitions.status import status
-
-    observe_sources(conn, catalog.all_assets())  # new and edited rows count
-    if keys:
-        return list(dict.fromkeys(keys))
-    selected = [
-        k for k in registry.all_keys(conn, side)
-        if (prefix is None or k.startswith(prefix))
-        and (start is None or k >= start) and (end is None or k <= end)
-    ]
-    if states:
-        final = catalog.get_asset(f"{SIDES[side]}_matches")
-        selected = [s.key for s in status(conn, final, selected, propagate=True)
-                    if s.status in states]
-    return selected
+from talentflow.cli.common import connection, definitions, fail
+from talentflow.cli.partitions import _states, run_selection
 
 
 def backfill(
-    side: str = typer.Argument(..., metavar="{candidates|jobs}", help="Which partition set."),
+    target: str = typer.Argument(..., metavar="{ASSET|SET}",
+                                 help="An asset, or a partition set (every asset over it)."),
     keys: list[str] = typer.Argument(None, metavar="[KEY]...", help="Explicit keys."),
-    prefix: str = typer.Option(None, "--prefix", help="Registered keys starting with this."),
-    start: str = typer.Option(None, "--from", help="Registered keys >= this (byte order)."),
-    end: str = typer.Option(None, "--to", help="Registered keys <= this (byte order)."),
+    prefix: str = typer.Option(None, "--prefix", help="Keys starting with this."),
+    start: str = typer.Option(None, "--from", help="Keys >= this (byte order; time order for "
+                              "time windows)."),
+    end: str = typer.Option(None, "--to", help="Keys <= this."),
     missing: bool = typer.Option(False, "--missing", help="Only keys never materialized."),
     stale: bool = typer.Option(False, "--stale", help="Only keys whose code or input changed."),
     failed: bool = typer.Option(False, "--failed", help="Only keys whose last run failed."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the selection, run nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would run, run nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
-    """Run normalize -> embed -> match over a selection of keys in ONE Prefect flow run
-    (talent-batch). Steps that are already up to date for a key are skipped; each key
-    succeeds or fails alone, and failures are listed with their reasons.
+    """Run a selection of partitions — and what depends on them downstream — in ONE Prefect
+    flow run (`materialize`). Up-to-date keys are skipped; each key succeeds or fails alone;
+    failures are listed with their reasons and make the exit code 1.
 
     Examples: `talentflow backfill candidates --failed`,
     `talentflow backfill jobs --from j-00100 --to j-00199 --stale`,
     `talentflow backfill candidates c-00001 c-00002`.
     """
-    if side not in SIDES:
-        raise fail(f"unknown partition set {side!r}; choose one of {sorted(SIDES)}", 2)
     if keys and (prefix or start or end):
         raise fail("give explicit keys or a --prefix/--from/--to range, not both", 2)
-    from talentflow.partitions import InvalidPartitionKey, catalog
-
-    catalog.load_definitions()
-    states = {s for s, on in (("missing", missing), ("stale", stale), ("failed", failed)) if on}
-    with connection("the partition tables are missing") as conn:
-        selected = select_keys(conn, side, keys=keys or [], prefix=prefix, start=start,
-                               end=end, states=states)
-    what = f"{len(selected)} {side} key(s)" + (f" ({', '.join(sorted(states))})" if states else "")
-    if not selected:
-        typer.echo(f"nothing to backfill: {what}")
-        return
-    typer.echo(f"backfill {what}: {', '.join(selected[:5])}{', …' if len(selected) > 5 else ''}")
+    defs = definitions()
+    if target in defs:
+        names, set_name = [target], defs.get(target).partitions.name
+    else:
+        set_name = target
+        names = [a.name for a in defs.assets if a.partitions.name == target]
+        if not names:
+            raise fail(f"{target!r} is neither an asset nor a partition set of these "
+                       f"definitions (sets: {sorted(defs.sets())})", 2)
+    only = _states(missing, stale, failed)
     if dry_run:
+        _dry_run(defs, names, set_name, keys, prefix, start, end, only)
         return
-    from flows.batch import talent_batch
+    run_selection(defs, names, keys=list(keys or []), start=start, end=end, prefix=prefix,
+                  partition_set=set_name, only=only, downstream=True, as_json=as_json)
 
-    ids = {"candidate_ids": [], "job_ids": []}
-    ids[f"{SIDES[side]}_ids"] = selected
-    try:
-        result = talent_batch(**ids)
-    except InvalidPartitionKey as exc:
-        raise fail(str(exc), 2) from None
-    side_report = result["sides"][SIDES[side]]
-    matched = result["matching"][SIDES[side]]
-    for step, report in (("normalize", side_report["normalize"]),
-                         ("embed", side_report["embed"]), ("match", matched)):
-        typer.echo(f"  {step:<9} ran {len(report['ran']):>5}  cached {len(report['cached']):>5}"
-                   f"  up to date {report['up_to_date']:>5}  failed {len(report['failed'])}")
-    failures = result["failed"][SIDES[side]]
-    for key, reason in list(failures.items())[:20]:
-        typer.echo(f"  failed {key!r}: {reason}")
-    if failures:
-        raise typer.Exit(1)
+
+def _dry_run(defs, names, set_name, keys, prefix, start, end, only) -> None:
+    from talentflow.engine.flow import _selection, pending
+    from talentflow.engine.run import root_keys
+    from talentflow.partitions import InvalidPartitionKey
+
+    bound = defs.bind()
+    selected = bound.select(names, downstream=True)
+    sel = _selection(None, keys, start, end, prefix, set_name, only)
+    with connection("the partition tables are missing") as conn:
+        try:
+            if sel.narrowed:
+                _, chosen = root_keys(conn, [a for a in selected if not a.source], sel)
+                shown = ", ".join(chosen[:5]) + (", …" if len(chosen) > 5 else "")
+                typer.echo(f"selection: {len(chosen)} key(s): {shown}")
+        except (InvalidPartitionKey, ValueError) as exc:
+            raise fail(str(exc), 2) from None
+    todo = pending(bound, selected, sel)
+    if not todo:
+        typer.echo("nothing to backfill: every selected partition is up to date")
+    for name, n in todo.items():
+        typer.echo(f"  would run {name}: {n} key(s)")

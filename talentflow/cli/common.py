@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,3 +32,70 @@ def connection(missing: str) -> Iterator[psycopg.Connection]:
     except psycopg.errors.UndefinedTable as exc:
         raise fail(f"{missing} ({str(exc).splitlines()[0]}): run `talentflow db upgrade`"
                    ) from None
+
+
+def definitions():
+    """The project's Definitions (TALENTFLOW_DEFINITIONS / --definitions), or a one-line exit."""
+    from talentflow.engine.definitions import DefinitionsNotFound, load_definitions
+
+    try:
+        return load_definitions()
+    except DefinitionsNotFound as exc:
+        raise fail(str(exc)) from None
+
+
+def asset_of(defs, name: str):
+    from talentflow.engine.definitions import UnknownAsset
+
+    try:
+        return defs.get(name)
+    except UnknownAsset as exc:
+        raise fail(str(exc)) from None
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (a second command in one process, a test
+    runner's capture), never to the stream of the first call."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001 - StreamHandler.__init__ sets it
+        pass
+
+
+def show_progress() -> None:
+    """Print the engine's per-batch progress lines (logger talentflow.progress)."""
+    logger = logging.getLogger("talentflow.progress")
+    if not any(isinstance(h, _CurrentStderr) for h in logger.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("  … %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def print_report(report, *, as_json: bool = False) -> None:
+    """One line per asset (ran, cached, up to date, failed, blocked, held), then failures."""
+    import json
+
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str))
+        return
+    if not report.assets:
+        typer.echo("nothing to do: every selected partition is up to date")
+        return
+    for r in report.assets.values():
+        typer.echo(f"  {r.asset}: ran {len(r.ran)}, cached {len(r.cached)}, "
+                   f"up to date {r.up_to_date}, failed {len(r.failed)}, "
+                   f"blocked {len(r.blocked)}, held by another run {len(r.held)}")
+    shown = 0
+    for r in report.assets.values():
+        for key, error in r.failed.items():
+            if shown == 20:
+                typer.echo("  … more failures: `talentflow status --state failed`")
+                return
+            typer.echo(f"  failed {r.asset}[{key!r}]: {error}")
+            shown += 1

@@ -71,8 +71,8 @@ def estimate(
     real prompts; completion tokens are projected from the ledger's history."""
     from talentflow.costs import estimate as est
     from talentflow.costs import prices
+    from talentflow.engine.definitions import DefinitionsNotFound, load_definitions
     from talentflow.llm.settings import LLMSettings
-    from talentflow.partitions import catalog
 
     keys = [*(keys or ()), *(more_keys or ())]
     if sum(bool(x) for x in (keys, missing or stale or failed, sample)) > 1:
@@ -89,16 +89,15 @@ def estimate(
                                        ("failed", failed)) if on) or None
     with _connection() as conn:
         try:
-            if not (keys or sample):
-                # States need the asset's declaration (its code version decides "stale");
-                # explicit keys and samples do not, and skip importing the flows.
-                catalog.load_definitions()
+            # States need the asset's declaration (its code version decides "stale");
+            # explicit keys and samples do not, and skip importing the definitions.
+            declared = None if (keys or sample) else load_definitions().get(asset)
             chosen, selection = est.select_keys(conn, asset, keys=keys, states=states,
-                                                sample=sample, seed=seed)
+                                                sample=sample, seed=seed, asset=declared)
             result = est.estimate(conn, asset, chosen, models or [llm.model], table,
                                   selection=selection, settings=settings,
                                   max_chars=llm.max_input_chars)
-        except (ValueError, KeyError, catalog.DefinitionsNotFound) as exc:
+        except (ValueError, KeyError, DefinitionsNotFound) as exc:
             # A KeyError's str() is the repr of its message: show the message itself.
             raise fail(str(exc.args[0] if exc.args else exc)) from None
     if llm.provider == "rules" and not models:

@@ -10,11 +10,26 @@ app = typer.Typer(
 
 
 @app.command()
-def upgrade() -> None:
-    """Apply alembic migrations up to head (starts the embedded server if needed)."""
+def upgrade(
+    engine_only: bool = typer.Option(
+        False,
+        "--engine-only",
+        help="Only the engine's own tables (partitions, materializations, claims, value store): "
+        "for a project without the talent application's tables.",
+    ),
+) -> None:
+    """Apply alembic migrations up to head (starts the embedded server if needed).
+
+    By default both branches: the engine's tables and the talent application's
+    (migrations/versions: candidates, jobs, vectors, matches, sensor cursors, LLM costs).
+    """
     from talentflow.db import migrate
 
-    before, after = migrate.upgrade()
+    try:
+        before, after = migrate.upgrade([] if engine_only else None)
+    except migrate.UnknownRevision as exc:
+        typer.echo(f"talentflow: {exc}", err=True)
+        raise typer.Exit(1) from None
     if before == after:
         typer.echo(f"schema already at {after}")
     else:

@@ -7,6 +7,7 @@ import time
 import typer
 
 from talentflow import config
+from talentflow.cli.common import print_report, show_progress
 
 
 def demo(
@@ -30,69 +31,35 @@ def demo(
             f"{report.unchanged} unchanged, {report.quarantined} quarantined"
         )
 
-    pending = _pending_partitions()
-    if not pending:
+    from talentflow.engine import KeySelection, pending
+    from tasks.definitions import defs
+
+    todo = pending(defs.bind(), defs.assets, KeySelection())
+    if not todo:
         # Planned from one bulk status query: no flow run needed to find out nothing changed.
         typer.echo("nothing to do: every partition is up to date (no flow run, no LLM call, "
                    "no embedding)")
         _print_top_matches(show)
         typer.echo(f"done in {time.perf_counter() - started:.1f} s")
         return
-    typer.echo(f"running the talent pipeline (Prefect flow talent-batch) over {pending} "
-               "missing, stale or failed partition(s) ...")
-    _show_progress()
+    typer.echo(f"running the talent pipeline (Prefect flow talent-batch) over "
+               f"{sum(todo.values())} missing, stale or failed partition(s) ...")
+    show_progress()
     from flows.batch import talent_batch
+    from talentflow.engine.flow import report_from_dict
 
-    result = talent_batch()
-    _print_summary(result)
-    _print_top_matches(show)
-    typer.echo(f"done in {time.perf_counter() - started:.1f} s "
-               f"(flow {result['seconds']:.1f} s)")
-
-
-def _pending_partitions() -> int:
-    """How many (asset, key) partitions are missing, stale or failed, after looking at the
-    source rows: one bulk status query per asset."""
-    from talentflow.db import connect
-    from talentflow.partitions import catalog
-    from talentflow.partitions.observation import observe_sources
-    from talentflow.partitions.status import status_all
-
-    catalog.load_definitions("flows.definitions")
-    assets = catalog.all_assets()
-    with connect() as conn:
-        observe_sources(conn, assets)
-        by_asset = status_all(conn, [a for a in assets if not a.source], propagate=False)
-    return sum(s.status in ("missing", "stale", "failed") for rows in by_asset.values()
-               for s in rows)
-
-
-def _print_summary(result: dict) -> None:
+    report = report_from_dict(talent_batch())
+    print_report(report)
     from talentflow.costs.reports import run_summary
     from talentflow.db import connect
 
-    did_work = False
-    for kind, side in result["sides"].items():
-        for step in ("normalize", "embed"):
-            r = side[step]
-            ran, cached, up = len(r["ran"]), len(r["cached"]), r["up_to_date"]
-            did_work |= bool(ran or cached)
-            typer.echo(f"  {kind:<9} {step:<9} ran {ran:>4}  cached {cached:>4}  "
-                       f"up to date {up:>4}  failed {len(r['failed'])}")
-    for kind, m in result["matching"].items():
-        ran = len(m.get("ran", []))
-        did_work |= bool(ran or m.get("other_side_absorbed"))
-        typer.echo(f"  {kind:<9} matching  ran {ran:>4}  cached {len(m.get('cached', [])):>4}  "
-                   f"up to date {m.get('up_to_date', 0):>4}  failed {len(m.get('failed', {}))}")
-    failed = {k: v for side in result["failed"].values() for k, v in side.items()}
-    if failed:
-        typer.echo(f"{len(failed)} partition(s) failed; see `talentflow status`:")
-        for key, reason in list(failed.items())[:5]:
-            typer.echo(f"  {key}: {reason}")
-    if not did_work:
-        typer.echo("nothing to do: every partition is up to date (no LLM call, no embedding)")
     with connect() as conn:
-        typer.echo(run_summary(conn, result["flow_run_id"]))
+        typer.echo(run_summary(conn, report.flow_run_id))
+    _print_top_matches(show)
+    typer.echo(f"done in {time.perf_counter() - started:.1f} s "
+               f"(flow {report.seconds:.1f} s)")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _print_top_matches(show: int) -> None:
@@ -117,15 +84,3 @@ def _print_top_matches(show: int) -> None:
                 ).fetchone()
                 typer.echo(f"  {score:.3f}  {job_id}  {job_title} at {company}  "
                            f"(cosine {cosine:.3f}, skills {overlap:.0%})")
-
-
-def _show_progress() -> None:
-    """Print the pipeline's per-batch progress lines (logger talentflow.progress)."""
-    import logging
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("  … %(message)s"))
-    logger = logging.getLogger("talentflow.progress")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False

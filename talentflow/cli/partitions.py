@@ -1,8 +1,8 @@
 """`talentflow partitions ...`, `talentflow status` and `talentflow materialize`.
 
-Sets and assets are declared by the application (see talentflow.partitions.catalog); these
-commands load the definitions module first when they need declarations, and work on the
-registry alone when they do not (adding keys to a dynamic set needs no definitions).
+Sets and assets are declared by the project's Definitions (`TALENTFLOW_DEFINITIONS` or
+`--definitions module:attr`); these commands load them when they need declarations, and work
+on the registry alone when they do not (adding keys to a dynamic set needs no definitions).
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from talentflow.cli.common import connection, fail
+from talentflow.cli.common import (
+    asset_of,
+    connection,
+    definitions,
+    fail,
+    print_report,
+    show_progress,
+)
 
 app = typer.Typer(
     help="Partition sets and keys: add, list and delete keys; status of an asset's partitions.",
@@ -40,14 +47,14 @@ def _connection():
 
 
 
-def _load_definitions(required: bool) -> None:
-    from talentflow.partitions import catalog
+def _declared_sets() -> dict:
+    """Sets the definitions declare; none when there are no definitions (registry only)."""
+    from talentflow.engine.definitions import DefinitionsNotFound, load_definitions
 
     try:
-        catalog.load_definitions()
-    except catalog.DefinitionsNotFound as exc:
-        if required:
-            raise fail(str(exc)) from None
+        return load_definitions().sets()
+    except DefinitionsNotFound:
+        return {}
 
 
 def _read_keys(keys: list[str], file: Path | None) -> list[str]:
@@ -60,9 +67,7 @@ def _read_keys(keys: list[str], file: Path | None) -> list[str]:
 
 
 def _set_for(name: str):  # -> PartitionSet | None
-    from talentflow.partitions import catalog
-
-    return catalog.sets().get(name)
+    return _declared_sets().get(name)
 
 
 @app.command("add")
@@ -75,7 +80,6 @@ def add(
     from talentflow.partitions import InvalidPartitionKey, registry
     from talentflow.partitions.sets import DynamicPartitions
 
-    _load_definitions(required=False)
     declared = _set_for(set_name)
     if declared is not None and not isinstance(declared, DynamicPartitions):
         raise fail(f"set {set_name!r} is a {declared.kind} set: its keys are declared in code")
@@ -104,7 +108,6 @@ def list_(
     from talentflow.partitions import registry
     from talentflow.partitions.sets import DynamicPartitions
 
-    _load_definitions(required=False)
     declared = _set_for(set_name)
     if declared is not None and not isinstance(declared, DynamicPartitions):
         with _connection() as conn:
@@ -133,7 +136,6 @@ def delete(
     """Remove keys from a dynamic set; their materializations stay as history (orphaned)."""
     from talentflow.partitions import InvalidPartitionKey, registry
 
-    _load_definitions(required=False)
     batch = _read_keys(keys or [], file)
     if not batch:
         raise fail("no keys given (pass KEY... or --file)", 2)
@@ -148,12 +150,11 @@ def delete(
 @app.command("sets")
 def sets_() -> None:
     """Dynamic sets in the database and sets declared by the application."""
-    from talentflow.partitions import catalog, registry
+    from talentflow.partitions import registry
 
-    _load_definitions(required=False)
     with _connection() as conn:
         stored = dict(registry.list_sets(conn))
-    declared = catalog.sets()
+    declared = _declared_sets()
     for name in sorted(set(stored) | set(declared)):
         kind = declared[name].kind if name in declared else "dynamic (undeclared)"
         count = f"{stored[name]} keys" if name in stored else ""
@@ -176,8 +177,14 @@ def _print_asset_status(asset, rows, limit: int, states: set[str]) -> None:
             rest = sum(1 for x in rows if x.status in states) - shown
             typer.echo(f"  … {rest} more (raise --limit)")
             break
-        typer.echo(f"  {r.status:<7} {r.key!r}: {'; '.join(r.reasons) or r.status}")
+        typer.echo(f"  {r.status:<7} {r.key!r}: {r.describe()}")
         shown += 1
+
+
+def _observe(conn, defs) -> None:
+    from talentflow.engine.run import observe_all
+
+    observe_all(conn, [a for a in defs.assets if a.source], defs.resource_values)
 
 
 @app.command("status")
@@ -189,19 +196,13 @@ def asset_status(
     observe: Observe = True,
 ) -> None:
     """Counts by status of one asset's partitions, and the keys needing work with reasons."""
-    from talentflow.partitions import catalog
-
-    _load_definitions(required=True)
-    try:
-        asset = catalog.get_asset(asset_name)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status
 
+    defs = definitions()
+    asset = asset_of(defs, asset_name)
     with _connection() as conn:
         if observe:
-            observe_sources(conn, catalog.all_assets())
+            _observe(conn, defs)
         rows = status(conn, asset, propagate=not one_hop)
     _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")))
 
@@ -213,18 +214,15 @@ def status_all(
     observe: Observe = True,
 ) -> None:
     """Every declared asset: counts by status, and stale and failed keys with reasons."""
-    from talentflow.partitions import catalog
-
-    _load_definitions(required=True)
-    assets = catalog.all_assets()
-    if not assets:
-        raise fail(f"no assets registered by {catalog.definitions_module()!r}")
-    from talentflow.partitions.observation import observe_sources
     from talentflow.partitions.status import status_all
 
+    defs = definitions()
+    assets = defs.assets
+    if not assets:
+        raise fail("the definitions declare no assets")
     with _connection() as conn:
         if observe:
-            observe_sources(conn, assets)
+            _observe(conn, defs)
         by_asset = status_all(conn, assets, propagate=not one_hop)
     for i, asset in enumerate(assets):
         if i:
@@ -232,35 +230,66 @@ def status_all(
         _print_asset_status(asset, by_asset[asset.name], limit, set(state or ("stale", "failed")))
 
 
-def materialize(
-    asset_name: str = typer.Argument(..., metavar="ASSET"),
-    partition: list[str] = typer.Option(..., "--partition", "-p", help="Key (repeatable)."),
-) -> None:
-    """Materialize partitions of an asset through the runner the application registered."""
-    from talentflow.partitions import InvalidPartitionKey, catalog
-    from talentflow.partitions.status import status
+def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = None,
+                  start: str | None = None, end: str | None = None, prefix: str | None = None,
+                  partition_set: str | None = None,
+                  only: tuple[str, ...] = ("missing", "stale", "failed"),
+                  upstream: bool = False, downstream: bool = False, as_json: bool = False
+                  ) -> None:
+    """Run the materialize flow over a selection and print what it did; exit 1 if any key
+    failed, 2 for an invalid key or selection."""
+    from talentflow.engine import materialize
+    from talentflow.engine.definitions import UnknownAsset
+    from talentflow.partitions import InvalidPartitionKey
 
-    _load_definitions(required=True)
+    if not as_json:
+        show_progress()
     try:
-        asset = catalog.get_asset(asset_name)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    if asset.runner is None:
-        raise fail(
-            f"asset {asset.name!r} has no runner: the application materializes it in its own "
-            "flows (set Asset(..., runner=fn) to enable `talentflow materialize`)"
-        )
-    with _connection() as conn:
-        try:
-            for key in partition:
-                asset.partitions.validate(key, conn=conn)
-        except InvalidPartitionKey as exc:
-            raise fail(str(exc), 2) from None
-    asset.runner(list(partition))
-    with _connection() as conn:
-        for s in status(conn, asset, list(partition)):
-            typer.echo(f"{asset.name}[{s.key!r}]: {s.status}"
-                       + (f" ({'; '.join(s.reasons)})" if s.reasons else ""))
+        report = materialize(defs, names, keys=keys or None, key_from=start, key_to=end,
+                             prefix=prefix, partition_set=partition_set, only=only,
+                             upstream=upstream, downstream=downstream)
+    except (InvalidPartitionKey, UnknownAsset, ValueError) as exc:
+        raise fail(str(exc), 2) from None
+    print_report(report, as_json=as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _states(missing: bool, stale: bool, failed: bool) -> tuple[str, ...]:
+    chosen = tuple(s for s, on in (("missing", missing), ("stale", stale), ("failed", failed))
+                   if on)
+    return chosen or ("missing", "stale", "failed")
+
+
+def materialize(
+    assets: list[str] = typer.Argument(None, metavar="[ASSET]...",
+                                       help="Assets (default all); `+x` adds x's upstream, "
+                                       "`x+` its downstream."),
+    partition: list[str] = typer.Option(None, "--partition", "-p", help="Key (repeatable)."),
+    start: str = typer.Option(None, "--from", help="Keys from this one (byte order; windows "
+                              "of a time set in time order)."),
+    end: str = typer.Option(None, "--to", help="Keys up to this one, inclusive."),
+    prefix: str = typer.Option(None, "--prefix", help="Keys starting with this."),
+    partition_set: str = typer.Option(None, "--set", help="The partition set the keys belong "
+                                      "to, when the selected assets use several."),
+    missing: bool = typer.Option(False, "--missing", help="Only keys never materialized."),
+    stale: bool = typer.Option(False, "--stale", help="Only keys whose code or input changed."),
+    failed: bool = typer.Option(False, "--failed", help="Only keys whose last run failed."),
+    upstream: bool = typer.Option(False, "--upstream", help="Also the assets upstream."),
+    downstream: bool = typer.Option(False, "--downstream", help="Also the assets downstream."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+) -> None:
+    """Bring partitions up to date in one Prefect flow run (`materialize`): plan from the bulk
+    status, claim, compute in batches, record. Default: every missing, stale or failed key of
+    the selected assets. Keys are checked before anything runs.
+
+    Examples: `talentflow materialize normalized_candidates -p c-00007`,
+    `talentflow materialize +candidate_matches --failed`.
+    """
+    run_selection(definitions(), list(assets) or None, keys=list(partition or []),
+                  start=start, end=end, prefix=prefix, partition_set=partition_set,
+                  only=_states(missing, stale, failed),
+                  upstream=upstream, downstream=downstream, as_json=as_json)
 
 
 def register_top_level(root: typer.Typer) -> None:

@@ -27,12 +27,13 @@ from talentflow.costs import ledger, tokens
 from talentflow.costs.prices import MILLION, Price, PriceTable
 from talentflow.llm.base import Kind
 from talentflow.llm.prompts import DEFAULT_MAX_INPUT_CHARS
-from talentflow.partitions import catalog
 from talentflow.partitions.assets import Asset
-from talentflow.partitions.planning import RUN_STATES
 from talentflow.partitions.status import STATES, status
 from talentflow.talent import store
 from talentflow.talent.entities import ENTITIES, Entity
+
+# What a run would process by default (the engine plans the same states).
+RUN_STATES = frozenset({"missing", "stale", "failed"})
 
 ENV_COMPLETION_RATIO = "TALENTFLOW_COST_COMPLETION_RATIO"
 # A normalized profile is ~80-250 tokens of JSON for a ~1,000-1,400 token prompt (the
@@ -197,7 +198,7 @@ def select_keys(conn: psycopg.Connection, asset_name: str, *,
     """The keys to estimate and a description of the selection. Candidates are the source
     table's rows (so freshly ingested rows count before a sensor registers them); by default
     the ones a run would process (missing, stale or failed). Selecting by state needs the
-    asset's declaration: `asset`, or the catalog's (load the definitions first)."""
+    asset's declaration (`asset`, from the project's Definitions)."""
     ent = entity_for(asset_name)
     universe = [r[0] for r in conn.execute(f"SELECT id FROM {ent.table} ORDER BY id")]
     if keys:
@@ -217,8 +218,9 @@ def select_keys(conn: psycopg.Connection, asset_name: str, *,
     bad = set(wanted) - set(STATES)
     if bad:
         raise ValueError(f"unknown state(s) {sorted(bad)}; expected some of {STATES}")
-    declared = asset or catalog.get_asset(asset_name)
-    chosen = [s.key for s in status(conn, declared, universe) if s.status in wanted]
+    if asset is None:
+        raise TypeError("selecting keys by state needs the asset's declaration (asset=)")
+    chosen = [s.key for s in status(conn, asset, universe) if s.status in wanted]
     return chosen, "/".join(sorted(wanted)) + f" of {len(universe)}"
 
 

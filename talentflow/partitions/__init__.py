@@ -16,7 +16,7 @@ from talentflow.partitions.assets import (
     asset,
     source_asset,
 )
-from talentflow.partitions.cache import cache_key, partition_cache_key_fn, partition_task_options
+from talentflow.partitions.cache import cache_key
 from talentflow.partitions.errors import InvalidPartitionKey
 from talentflow.partitions.materializations import (
     Record,
@@ -29,7 +29,6 @@ from talentflow.partitions.materializations import (
     start,
     succeed,
 )
-from talentflow.partitions.planning import Plan, plan
 from talentflow.partitions.sets import (
     DynamicPartitions,
     MultiPartitions,
@@ -37,15 +36,14 @@ from talentflow.partitions.sets import (
     StaticPartitions,
     TimeWindowPartitions,
 )
-from talentflow.partitions.status import KeyStatus, counts, status, status_all
+from talentflow.partitions.status import KeyStatus, Reason, ReasonKind, counts, status, status_all
 from talentflow.partitions.versions import code_version, data_version
 
 __all__ = [
     "ALL", "AllOf", "Asset", "Custom", "Dep", "DimensionProjection", "DynamicPartitions",
     "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
-    "PartitionSet", "Plan", "Record", "StaticPartitions", "TimeWindowOffset",
+    "PartitionSet", "Reason", "ReasonKind", "Record", "StaticPartitions", "TimeWindowOffset",
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
-    "data_version", "fail", "history", "latest", "observe", "partition_cache_key_fn",
-    "partition_task_options", "plan", "record_many", "source_asset", "start", "status",
-    "status_all", "succeed",
+    "data_version", "fail", "history", "latest", "observe", "record_many", "source_asset",
+    "start", "status", "status_all", "succeed",
 ]

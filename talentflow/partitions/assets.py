@@ -15,6 +15,7 @@ never re-derives it and works for any mapping, including `Custom` ones.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -174,34 +175,65 @@ class Custom(PartitionMapping):
 
 
 class Dep:
-    """An upstream asset (an Asset or its name) and how keys map onto it (Identity default)."""
+    """An upstream asset (an Asset or its name) and how keys map onto it (Identity default).
 
-    def __init__(self, asset: Asset | str, mapping: PartitionMapping | None = None) -> None:
+    A name is resolved by the `Definitions` the asset is part of: a declaration never looks
+    anything up in a global registry.
+    """
+
+    def __init__(self, asset: Asset | str, mapping: PartitionMapping | None = None, *,
+                 param: str | None = None) -> None:
         self.asset = asset
         self.mapping = mapping or Identity()
+        # The parameter of the asset function that receives this upstream (default: its
+        # name), so one function can serve assets whose upstreams are named differently.
+        self.param = param
 
     @property
     def name(self) -> str:
         return self.asset if isinstance(self.asset, str) else self.asset.name
 
-    def upstream_set(self) -> PartitionSet | None:
-        if isinstance(self.asset, Asset):
-            return self.asset.partitions
-        from talentflow.partitions import catalog
+    @property
+    def param_name(self) -> str:
+        return self.param or self.name
 
-        found = catalog.find_asset(self.asset)
-        return found.partitions if found is not None else None
+    @property
+    def resolved(self) -> Asset | None:
+        return self.asset if isinstance(self.asset, Asset) else None
+
+    def upstream_set(self) -> PartitionSet | None:
+        return self.asset.partitions if isinstance(self.asset, Asset) else None
+
+    def resolve(self, asset: Asset) -> Dep:
+        """The same dependency on a resolved asset object."""
+        return Dep(asset, self.mapping, param=self.param)
 
     def __repr__(self) -> str:
         return f"Dep({self.name!r}, {self.mapping.describe()})"
 
 
+# Parameter names the engine fills itself; every other parameter of an asset function names
+# an upstream asset or a resource.
+CONTEXT_PARAMS = frozenset({"ctx", "context"})
+KEY_PARAMS = frozenset({"key", "partition_key"})
+DEFAULT_KEY_BATCH = 1000  # keys per task run for single-key functions (a task run is ~15 ms)
+
+
 class Asset:
     """A named output computed (or, for a source asset, observed) per partition key.
 
-    code_version = sha256 of `fn`'s module, the project modules `fn` names, everything in
-    `code` (modules, functions, strings), the manual `version`, and the deps declaration.
-    `runner`, if set, materializes a list of keys (the `talentflow materialize` hook).
+    code_version = sha256 of `fn`'s module and every project module it reaches (versions.py),
+    everything in `code` (modules, functions, strings), the manual `version`, the deps
+    declaration and the versions of the resources it uses (bound by `Definitions`).
+
+    Compute contract (run by `talentflow.engine`):
+    - single-key (`batch_size=None`): `fn(key?, ctx?, <upstream>=value, <resource>=obj)`
+      returns the key's value (or an `Output`); the engine runs up to DEFAULT_KEY_BATCH keys
+      per Prefect task run and isolates each key's error;
+    - batch-aware (`batch_size=N`): `fn(ctx, <upstream>={key: value}, <resource>=obj)` gets one
+      batch of N keys and returns {key: value | Output | Exception}.
+    - a source asset's fn loads the outside world's rows for `ctx.keys`; its `observer`
+      (conn -> (key, data version) pairs) lets status see edits before any run.
     """
 
     def __init__(
@@ -214,15 +246,24 @@ class Asset:
         *,
         fn: Callable[..., Any] | None = None,
         source: bool = False,
-        runner: Callable[[Sequence[str]], Any] | None = None,
         observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None,
         description: str = "",
+        batch_size: int | None = None,
+        retries: int = 0,
+        retry_delay_s: float = 1.0,
+        store: Any = None,
+        cache: bool = True,
+        resources: Sequence[str] = (),
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"an asset needs a non-empty name, got {name!r}")
         if not isinstance(partitions, PartitionSet):
             raise TypeError(f"asset {name!r}: partitions must be a partition set, "
                             f"got {partitions!r}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"asset {name!r}: batch_size must be ≥ 1, got {batch_size}")
+        if retries < 0 or retry_delay_s < 0:
+            raise ValueError(f"asset {name!r}: retries and retry_delay_s must be ≥ 0")
         self.name = name
         self.partitions = partitions
         self.deps = [d if isinstance(d, Dep) else Dep(d) for d in deps]
@@ -235,23 +276,42 @@ class Asset:
         self.version = version
         self.fn = fn
         self.source = source
-        self.runner = runner
         # For source assets: reads the outside world's current (key, data version) pairs, so
         # status can see an edited row before any run does (see observation.py).
         self.observer = observer
         self.description = description or (inspect.getdoc(fn) or "" if fn else "")
+        self.batched = batch_size is not None
+        self.batch_size = batch_size or DEFAULT_KEY_BATCH
+        self.retries = retries
+        self.retry_delay_s = retry_delay_s
+        self.store = store  # None: the engine's default PostgreSQL value store
+        self.cache = cache
+        self.resources = tuple(resources)
+        # Set by Definitions.bind(): {resource name: its version} for this run's settings.
+        self.resource_versions: dict[str, str] | None = None if self.resources else {}
+
+    def bound(self, deps: Sequence[Dep], resource_versions: dict[str, str]) -> Asset:
+        """A copy with resolved deps and this run's resource versions (Definitions does it)."""
+        twin = copy.copy(self)
+        twin.__dict__.pop("code_version", None)
+        twin.deps = list(deps)
+        twin.resource_versions = {r: resource_versions[r] for r in self.resources}
+        return twin
 
     @cached_property
     def code_version(self) -> str:
-        """The hash staleness and cache keys compare (computed once per process)."""
+        """The hash staleness and cache keys compare (computed once per bound asset)."""
+        if self.resource_versions is None:
+            raise RuntimeError(
+                f"asset {self.name!r} uses resources {list(self.resources)}: its code version "
+                "depends on their settings, so take the asset from a Definitions object "
+                "(defs.get(name)), which resolves them once"
+            )
         deps = ";".join(f"{d.name}:{d.mapping.describe()}" for d in self.deps)
-        extra = f"source={self.source};deps=[{deps}]"
+        res = ";".join(f"{k}={v}" for k, v in sorted(self.resource_versions.items()))
+        extra = f"source={self.source};deps=[{deps}];resources=[{res}]"
         objs = ([self.fn] if self.fn is not None else []) + self.code
         return versions.code_version(*objs, version=self.version, extra=extra)
-
-    @property
-    def materialize_fn(self) -> Callable[[Sequence[str]], Any] | None:
-        return self.runner
 
     @property
     def all_of(self) -> list[str]:
@@ -278,6 +338,23 @@ class Asset:
         return f"<{kind} {self.name!r} over {self.partitions.name!r} deps={self.deps}>"
 
 
+def _param_deps(fn: Callable[..., Any], deps: Sequence[Dep | Asset | str],
+                resources: Sequence[str]) -> list[Dep | Asset | str]:
+    """Declared deps plus one Identity dep per parameter naming an upstream asset."""
+    declared = {d.param_name if isinstance(d, Dep) else d.name if isinstance(d, Asset) else d
+                for d in deps}
+    out = list(deps)
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        name = param.name
+        if name in CONTEXT_PARAMS or name in KEY_PARAMS or name in resources \
+                or name in declared:
+            continue
+        out.append(name)
+    return out
+
+
 def asset(
     name: str | None = None,
     *,
@@ -285,29 +362,42 @@ def asset(
     deps: Sequence[Dep | Asset | str] = (),
     code: Sequence[Any] = (),
     version: str | None = None,
-    runner: Callable[[Sequence[str]], Any] | None = None,
+    source: bool = False,
+    observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None,
+    batch_size: int | None = None,
+    retries: int = 0,
+    retry_delay_s: float = 1.0,
+    store: Any = None,
+    cache: bool = True,
+    resources: Sequence[str] = (),
+    description: str = "",
 ) -> Callable[[Callable[..., Any]], Asset]:
-    """Decorator: the function computes the asset for one partition key.
+    """Decorator: the function computes the asset (see `Asset` for the compute contract).
 
-    The function stays callable as before (`asset_obj(key, ...)`); its whole module and the
-    project helpers it names are part of the code version.
+    A parameter named after another asset is an Identity dependency on it (declare other
+    mappings in `deps=[Dep(name, mapping)]`); `ctx`/`context` gets the engine's context,
+    `key`/`partition_key` the key, a parameter named in `resources` that resource.
     """
 
     def wrap(fn: Callable[..., Any]) -> Asset:
-        return Asset(name or fn.__name__, partitions, deps, code, version, fn=fn, runner=runner)
+        all_deps = [] if source else _param_deps(fn, deps, resources)
+        return Asset(name or fn.__name__, partitions, all_deps, code, version, fn=fn,
+                     source=source, observer=observer, batch_size=batch_size,
+                     retries=retries, retry_delay_s=retry_delay_s, store=store, cache=cache,
+                     resources=resources, description=description)
 
     return wrap
 
 
 def source_asset(name: str, partitions: PartitionSet, version: str | None = None,
                  description: str = "",
-                 observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None) -> Asset:
-    """An observed asset (rows that arrive from elsewhere): never stale, no code.
+                 observer: Callable[[Any], Iterable[tuple[str, str]]] | None = None,
+                 fn: Callable[..., Any] | None = None) -> Asset:
+    """An observed asset (rows that arrive from elsewhere): never stale, no code of its own.
 
-    Its data version is supplied by the caller (e.g. a hash of the row) via
-    `materializations.observe`, which records only real changes. With an `observer`
-    (`conn -> iterable of (key, data version)`), `observation.observe_sources` can look at the
-    outside world on demand, e.g. before `talentflow status`.
+    `fn(ctx)` loads the rows of `ctx.keys` (what downstream reads, versioned by content);
+    `observer(conn)` yields every current (key, data version) so status can see an edited row
+    before any run (`observation.observe_sources`). Observing records only real changes.
     """
     return Asset(name, partitions, version=version, source=True, description=description,
-                 observer=observer)
+                 observer=observer, fn=fn)

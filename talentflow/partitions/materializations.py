@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +59,9 @@ class Record:
     key: str
     data_version: str | None = None
     code_version: str | None = None  # None: the asset's code version
-    inputs: Inputs = field(default_factory=dict)
+    # What the computation READ: required for an asset with upstream deps (None is refused),
+    # else the key could never go stale.
+    inputs: Inputs | None = None
     status: str = "materialized"
     metadata: Mapping[str, Any] | None = None
     error: str | None = None
@@ -80,7 +82,7 @@ class Latest:
     success_id: int | None  # the materialization the current data came from
     code_version: str | None  # ... its code version
     data_version: str | None  # ... its data version
-    changed_seq: int | None  # id of the materialization that last changed data_version
+    changed_seq: int | None  # the asset's change number of the write that changed the data
     updated_at: datetime
 
 
@@ -103,9 +105,10 @@ class Materialization:
 
 
 # The one place partition_latest changes. `src` has one row per (asset, key) with the
-# columns below; a row only moves the latest attempt if it is newer, and only moves the data
-# (success_id, versions, changed_seq) if it is a newer success. changed_seq moves only when
-# the data version really differs: re-running unchanged work changes nothing downstream.
+# columns below, plus `seq`: the asset's commit-ordered change sequence (`_next_seq`). A row
+# only moves the latest attempt if it is newer, and only moves the data (success_id,
+# versions, changed_seq) if it is a newer success. changed_seq moves only when the data
+# version really differs: re-running unchanged work changes nothing downstream.
 _UPSERT_LATEST = """
 INSERT INTO partition_latest AS l (asset, partition_key, materialization_id, status, success_id,
                                    code_version, data_version, changed_seq, history_count)
@@ -113,7 +116,7 @@ SELECT asset, partition_key, id, status,
        CASE WHEN status = 'materialized' THEN id END,
        CASE WHEN status = 'materialized' THEN code_version END,
        CASE WHEN status = 'materialized' THEN data_version END,
-       CASE WHEN status = 'materialized' THEN id END,
+       CASE WHEN status = 'materialized' THEN seq END,
        1
 FROM src
 ON CONFLICT (asset, partition_key) DO UPDATE SET
@@ -128,7 +131,7 @@ ON CONFLICT (asset, partition_key) DO UPDATE SET
                         THEN EXCLUDED.data_version ELSE l.data_version END,
     changed_seq = CASE WHEN EXCLUDED.success_id > coalesce(l.success_id, 0)
                         AND EXCLUDED.data_version IS DISTINCT FROM l.data_version
-                       THEN EXCLUDED.success_id ELSE l.changed_seq END,
+                       THEN EXCLUDED.changed_seq ELSE l.changed_seq END,
     history_count = l.history_count
         + CASE WHEN EXCLUDED.materialization_id > l.materialization_id THEN 1 ELSE 0 END,
     updated_at = now()
@@ -173,6 +176,59 @@ def declare(conn: psycopg.Connection, asset: Asset) -> None:
     )
 
 
+def _next_seq(cur: psycopg.Cursor, asset: Asset | str) -> int:
+    """Bump the asset's change sequence and hold its row lock until this transaction ends.
+
+    Why a locked counter and not the materialization id: an id is taken when a row is
+    written, not when it commits. Writer A (id 10) committing after writer B (id 11) would let
+    a consumer read watermark 11, record it, and never notice A's change. With the lock,
+    writers of one asset take numbers in commit order: B waits for A's commit, so a
+    watermark W covers every committed change numbered ≤ W.
+    """
+    if isinstance(asset, Asset):
+        dims = getattr(asset.partitions, "dimensions", None)
+        name, set_name = asset.name, asset.partitions.name
+        dim_sets = [s.name for s in dims.values()] if dims is not None else None
+    else:
+        name, set_name, dim_sets = asset, "", None
+    row = cur.execute(
+        """
+        INSERT INTO partition_assets AS a (asset, set_name, dimension_sets, change_seq)
+        VALUES (%s, %s, %s, 1)
+        ON CONFLICT (asset) DO UPDATE SET
+            change_seq = a.change_seq + 1,
+            set_name = CASE WHEN EXCLUDED.set_name = '' THEN a.set_name
+                            ELSE EXCLUDED.set_name END,
+            dimension_sets = CASE WHEN EXCLUDED.set_name = '' THEN a.dimension_sets
+                                  ELSE EXCLUDED.dimension_sets END
+        RETURNING change_seq
+        """,
+        (name, set_name, dim_sets),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _check_inputs(asset: Asset | str, record: Record) -> None:
+    """Refuse a success recorded without what it read (it could never go stale)."""
+    if not isinstance(asset, Asset) or not asset.deps or record.status != "materialized":
+        return
+    if record.inputs is None:
+        raise TypeError(
+            f"{asset.name}[{record.key!r}]: asset has upstream deps "
+            f"{[d.name for d in asset.deps]}; record it with inputs= (the upstream versions "
+            "the computation read), or it can never go stale"
+        )
+    read = {up for up, _ in record.inputs}
+    always = [d.name for d in asset.deps if isinstance(d.mapping, (Identity, AllOf))]
+    missing = [name for name in always if name not in read]
+    if missing:
+        raise ValueError(
+            f"{asset.name}[{record.key!r}]: inputs= lacks upstream {missing}, which every key "
+            "reads (Identity / AllOf)"
+        )
+
+
 def _input_rows(inputs: Inputs) -> list[tuple[str, str, bool, str]]:
     rows = []
     for (up_asset, up_key), version in inputs.items():
@@ -209,6 +265,37 @@ def watermarks(conn: psycopg.Connection, assets: Sequence[str]) -> dict[str, int
         (list(assets),),
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
+
+
+def changed_between(conn: psycopg.Connection, asset: str, since: int, until: int
+                    ) -> tuple[list[str], bool]:
+    """Keys of `asset` whose data changed after watermark `since` up to `until`, and whether
+    keys were removed in that interval (an index range on (asset, changed_seq))."""
+    keys = [r[0] for r in conn.execute(
+        "SELECT partition_key FROM partition_latest WHERE asset = %s "
+        "AND changed_seq > %s AND changed_seq <= %s ORDER BY partition_key",
+        (asset, since, until),
+    ).fetchall()]
+    row = conn.execute(
+        "SELECT removed_seq > %s FROM partition_assets WHERE asset = %s", (since, asset)
+    ).fetchone()
+    return keys, bool(row and row[0])
+
+
+def consumed_watermarks(conn: psycopg.Connection, asset: str, keys: Sequence[str],
+                        upstream: str) -> dict[str, int]:
+    """For keys of `asset` with current data: the watermark of `upstream` (an AllOf input)
+    that data consumed."""
+    rows = conn.execute(
+        """
+        SELECT l.partition_key, i.data_version FROM partition_latest l
+        JOIN materialization_inputs i ON i.materialization_id = l.success_id
+        WHERE l.asset = %s AND l.partition_key = ANY(%b) AND i.all_keys
+          AND i.upstream_asset = %s
+        """,
+        (asset, list(keys), upstream),
+    ).fetchall()
+    return {k: int(v) for k, v in rows}
 
 
 def current_inputs(
@@ -326,7 +413,7 @@ def start(
                        unnest(%(ua)s::text[], %(uk)s::text[], %(uw)s::bool[], %(uv)s::text[])
                        AS u(a, k, w, v)
             ),
-            src AS (SELECT * FROM m),
+            src AS (SELECT *, NULL::bigint AS seq FROM m),
             l AS ({_UPSERT_LATEST})
             SELECT id FROM m
             """,
@@ -345,6 +432,12 @@ def start(
 def _finish(conn: psycopg.Connection, mid: int, status: str, data_version: str | None,
             metadata: Mapping[str, Any] | None, error: str | None, keep: int | None) -> None:
     with conn.transaction(), conn.cursor() as cur:
+        seq = None
+        if status == "materialized":
+            owner = cur.execute("SELECT asset FROM materializations WHERE id = %s",
+                                (mid,)).fetchone()
+            if owner is not None:
+                seq = _next_seq(cur, owner[0])
         cur.execute(
             f"""
             WITH m AS (
@@ -354,10 +447,10 @@ def _finish(conn: psycopg.Connection, mid: int, status: str, data_version: str |
                 WHERE id = %(mid)s AND status = 'running'
                 RETURNING id, asset, partition_key, status, code_version, data_version
             ),
-            src AS (SELECT * FROM m)
+            src AS (SELECT *, %(seq)s::bigint AS seq FROM m)
             {_UPSERT_LATEST}
             """,
-            {"status": status, "dv": data_version, "error": error, "mid": mid,
+            {"status": status, "dv": data_version, "error": error, "mid": mid, "seq": seq,
              "meta": json.dumps(dict(metadata or {}), default=str)},
         )
         row = cur.fetchone()
@@ -395,7 +488,7 @@ def _as_record(row: Record | Sequence[Any]) -> Record:
     if isinstance(row, Record):
         return row
     # (key, data_version[, inputs[, metadata]])
-    return Record(row[0], row[1], None, row[2] if len(row) > 2 else {},
+    return Record(row[0], row[1], None, row[2] if len(row) > 2 else None,
                   metadata=row[3] if len(row) > 3 else None)
 
 
@@ -439,6 +532,7 @@ def record_many(
             raise TypeError("record_many needs a code_version (or an Asset to take it from)")
         if r.status == "materialized" and r.data_version is None:
             raise ValueError(f"key {r.key!r}: a materialized record needs a data_version")
+        _check_inputs(asset, r)
         mat_rows.append((
             r.key, r.status, code, r.data_version, r.flow_run_id, r.task_run_id,
             r.started_at, r.finished_at,
@@ -448,8 +542,6 @@ def record_many(
             input_rows.extend((r.key, *row) for row in _input_rows(r.inputs))
     keep = keep or history_keep()
     with conn.transaction(), conn.cursor() as cur:
-        if isinstance(asset, Asset):
-            declare(conn, asset)
         cur.execute(
             """
             CREATE TEMP TABLE IF NOT EXISTS tf_mat_batch (
@@ -490,6 +582,10 @@ def record_many(
                 """,
                 (name,),
             )
+            if cur.rowcount == len(mat_rows):
+                return []  # nothing changed: take no sequence number, hold no lock
+        # Last, right before the write: the lock on the asset's counter is held to commit.
+        seq = _next_seq(cur, asset)
         cur.execute(
             f"""
             WITH m AS (
@@ -508,11 +604,11 @@ def record_many(
                 SELECT m.id, b.upstream_asset, b.upstream_key, b.all_keys, b.data_version
                 FROM m JOIN tf_input_batch b ON b.key = m.partition_key
             ),
-            src AS (SELECT * FROM m),
+            src AS (SELECT *, %(seq)s::bigint AS seq FROM m),
             l AS ({_UPSERT_LATEST})
             SELECT partition_key, history_count FROM l
             """,
-            {"asset": name},
+            {"asset": name, "seq": seq},
         )
         result = cur.fetchall()
         _prune(cur, name, [k for k, h in result if h > keep], keep)
@@ -534,7 +630,8 @@ def observe(
     """
     code = asset.code_version if isinstance(asset, Asset) else "observed"
     return record_many(
-        conn, asset, (Record(k, v, code) for k, v in items), keep=keep, only_changed=True
+        conn, asset, (Record(k, v, code, inputs={}) for k, v in items), keep=keep,
+        only_changed=True,
     )
 
 

@@ -229,9 +229,11 @@ def delete_keys(conn: psycopg.Connection, set_name: str, keys: Iterable[str]) ->
                 (asset, mkeys),
             )
             if cur.rowcount:
+                # The asset's commit-ordered counter (materializations._next_seq), held to
+                # commit like every other change of the asset.
                 cur.execute(
-                    "UPDATE partition_assets SET removed_seq = nextval('materializations_id_seq') "
-                    "WHERE asset = %s",
+                    "UPDATE partition_assets SET change_seq = change_seq + 1, "
+                    "removed_seq = change_seq + 1 WHERE asset = %s",
                     (asset,),
                 )
         return len(gone)

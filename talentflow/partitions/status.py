@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import NamedTuple
 
 import psycopg
 
-from talentflow.partitions import catalog
 from talentflow.partitions.assets import AllKeys, Asset
 from talentflow.partitions.sets import DynamicPartitions
 
@@ -34,11 +34,42 @@ STATES = ("missing", "running", "materialized", "failed", "stale")
 _SHORT = 12  # characters of a version shown in reasons
 
 
+class ReasonKind(StrEnum):
+    """Why a key needs work: what code branches on (the text is for people)."""
+
+    CODE_CHANGED = "code_changed"
+    INPUT_CHANGED = "input_changed"  # a per-key upstream's data version differs
+    INPUT_APPEARED = "input_appeared"  # read while missing, exists now
+    INPUT_MISSING = "input_missing"  # read, gone now
+    ALL_OF_CHANGED = "all_of_changed"  # an AllOf upstream changed since the watermark read
+    UPSTREAM_STALE = "upstream_stale"  # (propagate) an upstream key is stale itself
+    FAILED = "failed"  # the latest attempt failed
+    LEASE_EXPIRED = "lease_expired"  # the run holding the claim died
+    CLAIMED = "claimed"  # (running) a live run holds the key
+
+
+class Reason(NamedTuple):
+    kind: ReasonKind
+    text: str
+    upstream: str | None = None  # the upstream asset concerned, if any
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class KeyStatus(NamedTuple):
     # A NamedTuple, not a dataclass: 100k of them are built per status call (~3x cheaper).
     key: str
     status: str
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def kinds(self) -> frozenset[ReasonKind]:
+        return frozenset(r.kind for r in self.reasons)
+
+    def describe(self) -> str:
+        """The reasons as one line of text."""
+        return "; ".join(r.text for r in self.reasons) or self.status
 
 
 def _selection(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
@@ -77,6 +108,17 @@ _CHANGED_INPUTS = """
           END"""
 
 
+# A claim (claims.py) overrides the recorded state: a live lease is `running`, an expired one
+# means its run died before recording, so the key is `failed` (lease expired).
+_CLAIM_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT c.holder, c.flow_run_id,
+               c.heartbeat_at + c.lease_seconds * interval '1 second' < now() AS expired
+        FROM partition_claims c
+        WHERE c.asset = %(asset)s AND c.partition_key = s.key
+    ) c ON true"""
+
+
 def _query(selection: str, detail: bool) -> str:
     # One pass over the selection. Per key: its latest row (primary key), then a probe of
     # the inputs its current data was computed from (index on materialization_id) and, per
@@ -97,7 +139,9 @@ def _query(selection: str, detail: bool) -> str:
     )"""
     if not detail:
         return head + f"""
-    SELECT CASE WHEN l.status IS NULL THEN 'missing'
+    SELECT CASE WHEN c.holder IS NOT NULL AND NOT c.expired THEN 'running'
+                WHEN c.holder IS NOT NULL THEN 'failed'
+                WHEN l.status IS NULL THEN 'missing'
                 WHEN l.status <> 'materialized' THEN l.status
                 WHEN %(code)s::text IS NOT NULL AND l.code_version IS DISTINCT FROM %(code)s::text
                      THEN 'stale'
@@ -106,23 +150,29 @@ def _query(selection: str, detail: bool) -> str:
            count(*)
     FROM ({selection}) s
     LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
+    {_CLAIM_JOIN}
     GROUP BY 1"""
     # One row per key, or per changed input of a key (consecutive, in selection order).
     # The error of failed keys: a lookup for those few rows, not a join over all history.
     return head + f"""
-    SELECT s.key, l.status,
+    SELECT s.key,
+           CASE WHEN c.holder IS NOT NULL AND NOT c.expired THEN 'running'
+                WHEN c.holder IS NOT NULL THEN 'expired'
+                ELSE l.status END,
            CASE WHEN l.status = 'materialized' THEN l.code_version END,
-           CASE WHEN l.status = 'failed' THEN
+           CASE WHEN c.holder IS NOT NULL THEN c.flow_run_id
+                WHEN l.status = 'failed' THEN
                (SELECT f.error FROM materializations f WHERE f.id = l.materialization_id)
            END,
            x.upstream_asset, x.upstream_key, x.all_keys, x.consumed, x.now
     FROM ({selection}) s
     LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
+    {_CLAIM_JOIN}
     LEFT JOIN LATERAL (
         SELECT i.upstream_asset, i.upstream_key, i.all_keys, i.data_version AS consumed,
                up.data_version AS now
         {_CHANGED_INPUTS}
-    ) x ON l.status = 'materialized'
+    ) x ON l.status = 'materialized' AND c.holder IS NULL
     ORDER BY s.ord"""
 
 
@@ -152,7 +202,7 @@ def _watermark_details(conn: psycopg.Connection, pairs: set[tuple[str, int]]
                (SELECT array_agg(partition_key) FROM (
                     SELECT partition_key FROM partition_latest p
                     WHERE p.asset = u.asset AND p.changed_seq > u.mark
-                    ORDER BY p.changed_seq LIMIT 3) y),
+                    ORDER BY p.changed_seq, p.partition_key LIMIT 3) y),
                coalesce((SELECT a.removed_seq > u.mark FROM partition_assets a
                          WHERE a.asset = u.asset), false)
         FROM unnest(%s::text[], %s::bigint[]) AS u(asset, mark)
@@ -173,8 +223,9 @@ def _watermark_details(conn: psycopg.Connection, pairs: set[tuple[str, int]]
     return out
 
 
-def _code_reason(old: str | None, new: str) -> str:
-    return f"code changed: {(old or '?')[:_SHORT]} → {new[:_SHORT]}"
+def _code_reason(old: str | None, new: str) -> Reason:
+    return Reason(ReasonKind.CODE_CHANGED,
+                  f"code changed: {(old or '?')[:_SHORT]} → {new[:_SHORT]}")
 
 
 def status(
@@ -191,13 +242,13 @@ def status(
 
 
 def status_all(
-    conn: psycopg.Connection, assets: Sequence[Asset] | None = None, *, propagate: bool = True
+    conn: psycopg.Connection, assets: Sequence[Asset], *, propagate: bool = True
 ) -> dict[str, list[KeyStatus]]:
-    """Status of every key of several assets (default: the catalog's, upstream first).
+    """Status of every key of several assets (pass them upstream first, as Definitions do).
 
     With `propagate`, each asset's status is computed once and reused by its downstreams.
     """
-    chosen = catalog.all_assets() if assets is None else list(assets)
+    chosen = list(assets)
     memo: dict[str, list[KeyStatus]] = {}
     return {
         a.name: _propagated(conn, a, None, memo) if propagate else _direct(conn, a, None)
@@ -233,8 +284,16 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
             i += 1
             if state is None:
                 out.append(KeyStatus(key, "missing"))
+            elif state == "running" and error:
+                out.append(KeyStatus(key, "running", (Reason(
+                    ReasonKind.CLAIMED, f"running: claimed by run {error}"),)))
+            elif state == "expired":
+                out.append(KeyStatus(key, "failed", (Reason(
+                    ReasonKind.LEASE_EXPIRED,
+                    f"failed: run {error or '?'} died (lease expired)"),)))
             elif state == "failed":
-                out.append(KeyStatus(key, "failed", (f"failed: {error}" if error else "failed",)))
+                out.append(KeyStatus(key, "failed", (Reason(
+                    ReasonKind.FAILED, f"failed: {error}" if error else "failed"),)))
             elif state == "materialized" and code is not None and old_code != code:
                 out.append(KeyStatus(key, "stale", (_code_reason(old_code, code),)))
             else:
@@ -248,13 +307,19 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
         reasons = [_code_reason(old_code, code)] if code is not None and old_code != code else []
         for ua, uk, aw, cv, nv in sorted(changed):
             if aw:
-                reasons.append(details.get((ua, int(cv)), f"upstream {ua}: changed"))
+                reasons.append(Reason(ReasonKind.ALL_OF_CHANGED, details.get(
+                    (ua, int(cv)), f"upstream {ua}: changed"), ua))
             elif nv is None:
-                reasons.append(f"upstream {ua}[{uk!r}] is missing")
+                reasons.append(Reason(ReasonKind.INPUT_MISSING,
+                                      f"upstream {ua}[{uk!r}] is missing", ua))
             elif cv == "":
-                reasons.append(f"upstream {ua}[{uk!r}] appeared (was missing when read)")
+                reasons.append(Reason(ReasonKind.INPUT_APPEARED,
+                                      f"upstream {ua}[{uk!r}] appeared (was missing when read)",
+                                      ua))
             else:
-                reasons.append(f"upstream {ua}[{uk!r}] changed: {cv[:_SHORT]} → {nv[:_SHORT]}")
+                reasons.append(Reason(
+                    ReasonKind.INPUT_CHANGED,
+                    f"upstream {ua}[{uk!r}] changed: {cv[:_SHORT]} → {nv[:_SHORT]}", ua))
         out.append(KeyStatus(key, "stale", tuple(reasons)))
     return out
 
@@ -266,9 +331,9 @@ def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
     fresh = [s.key for s in statuses if s.status in ("materialized", "stale")]
     if not fresh or not asset.deps:
         return statuses
-    extra: dict[str, list[str]] = {}
+    extra: dict[str, list[Reason]] = {}
     for dep in asset.deps:
-        upstream = dep.asset if isinstance(dep.asset, Asset) else catalog.find_asset(dep.name)
+        upstream = dep.resolved
         if upstream is None or upstream.source:
             continue  # source assets are never stale; unknown assets cannot be judged
         mapped = {k: dep.mapping.upstream_keys(k, asset.partitions, upstream.partitions)
@@ -284,16 +349,16 @@ def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
         first = ", ".join(repr(k) for k in sorted(stale_up)[:3])
         for k, ukeys in mapped.items():
             if isinstance(ukeys, AllKeys):
-                extra.setdefault(k, []).append(
+                extra.setdefault(k, []).append(Reason(
+                    ReasonKind.UPSTREAM_STALE,
                     f"upstream {upstream.name}: {len(stale_up)} key(s) stale ({first}"
-                    f"{', …' if len(stale_up) > 3 else ''})"
-                )
+                    f"{', …' if len(stale_up) > 3 else ''})", upstream.name))
             else:
                 for uk in ukeys:
                     if uk in stale_up:
-                        extra.setdefault(k, []).append(
-                            f"upstream {upstream.name}[{uk!r}] is stale"
-                        )
+                        extra.setdefault(k, []).append(Reason(
+                            ReasonKind.UPSTREAM_STALE,
+                            f"upstream {upstream.name}[{uk!r}] is stale", upstream.name))
     if not extra:
         return statuses
     return [

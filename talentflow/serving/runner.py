@@ -15,11 +15,13 @@ only replaces the process start. It:
 
 Per key, in this process: a run whose (deployment, parameters) equal a run still executing
 is left Scheduled until that one finishes (queued, never concurrent, no thread parked on a
-lock). Across processes the flows' own advisory lock (talentflow/db/locks.py) does the same.
+lock). Across processes the engine's claims (talentflow/partitions/claims.py) make sure no
+partition is computed by two runs at once.
 
 Limits, by choice: cancelling a run from the UI does not interrupt its thread (the run is
-marked when it ends); a crash of this process leaves its in-flight runs Running (as with a
-killed worker without heartbeats). Async flows are run in the worker thread's own loop.
+marked when it ends); a crash of this process leaves its in-flight runs Running until a later
+run finds their leases expired, recomputes their keys and marks them Crashed. Async flows are
+run in the worker thread's own loop.
 """
 
 from __future__ import annotations

@@ -68,6 +68,14 @@ JOB = Entity(
 ENTITIES: dict[str, Entity] = {"candidate": CANDIDATE, "job": JOB}
 
 
+def entity_of_set(set_name: str) -> Entity:
+    """The side whose assets are partitioned by `set_name` (its source table)."""
+    for ent in ENTITIES.values():
+        if ent.table == set_name:
+            return ent
+    raise ValueError(f"no talent entity is partitioned by set {set_name!r}")
+
+
 def entity(kind: str) -> Entity:
     try:
         return ENTITIES[kind]

@@ -32,6 +32,8 @@ class Side:
     ids: Sequence[str]
     vectors: np.ndarray
     skills: np.ndarray
+    skill_lists: Sequence[Sequence[str]] | None = None  # the skills as names, if loaded
+    versions: Sequence[str] | None = None  # the vectors' data versions, if loaded
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.vectors) or len(self.ids) != len(self.skills):
@@ -39,6 +41,10 @@ class Side:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Side:
+        rows = np.asarray(rows, dtype=np.int64)
+        return Side([self.ids[i] for i in rows], self.vectors[rows], self.skills[rows])
 
 
 def skill_matrix(skill_lists: Sequence[Sequence[str]], index: dict[str, int]) -> np.ndarray:
@@ -53,75 +59,65 @@ def skill_matrix(skill_lists: Sequence[Sequence[str]], index: dict[str, int]) ->
 def scores(candidates: Side, jobs: Side) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(score, cosine, coverage) matrices of shape (len(candidates), len(jobs))."""
     cosine = candidates.vectors @ jobs.vectors.T
-    shared = candidates.skills @ jobs.skills.T
-    job_skill_count = jobs.skills.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        coverage = np.where(job_skill_count > 0, shared / job_skill_count, 0.0).astype(np.float32)
+    # Coverage as one product against skills pre-divided by each job's skill count: no
+    # division (and no temporary) over the whole score matrix.
+    counts = jobs.skills.sum(axis=1)
+    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    coverage = candidates.skills @ (jobs.skills * inverse[:, np.newaxis]).T
     return COSINE_WEIGHT * cosine + SKILL_WEIGHT * coverage, cosine, coverage
 
 
+def oriented_scores(rows: Side, cols: Side, rows_are_candidates: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`scores` with `rows` as the rows whichever side they are."""
+    if rows_are_candidates:
+        return scores(rows, cols)
+    score, cosine, coverage = scores(cols, rows)
+    return score.T, cosine.T, coverage.T
+
+
 @dataclass(frozen=True)
-class Pair:
-    candidate_id: str
-    job_id: str
-    score: float
-    cosine: float
-    skill_overlap: float
+class TopK:
+    """Per row of a side, the best K columns of the other side, best first (-inf padded)."""
+
+    ids: list[list[str]]
+    scores: np.ndarray  # (n, K)
+    cosines: np.ndarray
+    coverages: np.ndarray
 
 
-def best_per_row(
-    new: Side, other: Side, *, new_is_candidate: bool, k: int = DEFAULT_TOP_K,
-    thresholds: np.ndarray | None = None,
-) -> tuple[list[Pair], list[Pair]]:
-    """Score every new entity against the whole other side, in chunks.
+def _best(score: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's top k, best first; ties broken by the lower column."""
+    kk = min(k, score.shape[1])
+    if kk == 0:
+        return np.zeros((score.shape[0], 0), dtype=np.int64)
+    part = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
+    kth = np.take_along_axis(score, part, axis=1).min(axis=1)
+    # argpartition picks ANY of the columns tied with the k-th score; where more than kk
+    # columns reach it, choose among them by column (the other entity's id order).
+    tied_rows = np.nonzero((score >= kth[:, np.newaxis]).sum(axis=1) > kk)[0]
+    for row in tied_rows.tolist():
+        reach = np.nonzero(score[row] >= kth[row])[0]
+        order = np.lexsort((reach, -score[row, reach]))[:kk]
+        part[row] = reach[order]
+    part.sort(axis=1)
+    order = np.argsort(-np.take_along_axis(score, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
 
-    Returns (forward, reverse):
-    - forward: for each new entity its exact top-K pairs on the other side;
-    - reverse: pairs (new, other) whose score beats `thresholds[other]` — the K-th best score
-      currently stored for that other entity (-inf when it has fewer than K) — i.e. the
-      pairs that enter the other side's own top-K lists. Skipped when thresholds is None.
-    """
-    forward: list[Pair] = []
-    reverse: list[Pair] = []
-    reverse_hits: dict[int, list[Pair]] = {}
-    if len(new) == 0 or len(other) == 0:
-        return forward, reverse
-    kk = min(k, len(other))
+
+def top_k(new: Side, other: Side, *, new_is_candidate: bool, k: int = DEFAULT_TOP_K) -> TopK:
+    """Each new entity's exact top-K against the whole other side, in chunks of rows
+    (memory: CHUNK_ROWS x len(other) floats at a time)."""
+    ids: list[list[str]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, len(new), CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, len(new))
-        chunk = Side(new.ids[start:stop], new.vectors[start:stop], new.skills[start:stop])
-        if new_is_candidate:
-            score, cosine, coverage = scores(chunk, other)
-        else:
-            score, cosine, coverage = (m.T for m in scores(other, chunk))
-        # argpartition then a sort of only K columns: O(N) per row instead of O(N log N).
-        part = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
-        part_scores = np.take_along_axis(score, part, axis=1)
-        order = np.argsort(-part_scores, axis=1, kind="stable")
-        best = np.take_along_axis(part, order, axis=1)
-        for row in range(stop - start):
-            for col in best[row]:
-                forward.append(_pair(chunk.ids[row], other.ids[col], new_is_candidate,
-                                     score[row, col], cosine[row, col], coverage[row, col]))
-        if thresholds is not None:
-            # At most K new entities can enter one other entity's top-K: take this chunk's
-            # column top-K, keep those beating that entity's current K-th best score.
-            kr = min(k, stop - start)
-            col_part = np.argpartition(-score, kr - 1, axis=0)[:kr, :]
-            col_scores = np.take_along_axis(score, col_part, axis=0)
-            hit_ranks, hit_cols = np.nonzero(col_scores > thresholds[np.newaxis, :])
-            for rank, col in zip(hit_ranks.tolist(), hit_cols.tolist(), strict=True):
-                row = int(col_part[rank, col])
-                reverse_hits.setdefault(col, []).append(_pair(
-                    chunk.ids[row], other.ids[col], new_is_candidate,
-                    score[row, col], cosine[row, col], coverage[row, col]))
-    for hits in reverse_hits.values():  # across chunks, still at most K per other entity
-        hits.sort(key=lambda p: -p.score)
-        reverse.extend(hits[:k])
-    return forward, reverse
-
-
-def _pair(new_id: str, other_id: str, new_is_candidate: bool, score: float, cosine: float,
-          coverage: float) -> Pair:
-    c, j = (new_id, other_id) if new_is_candidate else (other_id, new_id)
-    return Pair(c, j, float(score), float(cosine), float(coverage))
+        chunk = new.take(range(start, min(start + CHUNK_ROWS, len(new))))
+        score, cosine, coverage = oriented_scores(chunk, other, new_is_candidate)
+        best = _best(score, k)
+        ids.extend([[other.ids[c] for c in row] for row in best.tolist()])
+        parts.append(tuple(np.take_along_axis(m, best, axis=1)
+                           for m in (score, cosine, coverage)))
+    if not parts:
+        empty = np.zeros((0, 0), dtype=np.float32)
+        return TopK([], empty, empty, empty)
+    return TopK(ids, *(np.vstack([p[i] for p in parts]) for i in range(3)))

@@ -70,11 +70,11 @@ def upsert_normalized(
 
 
 def load_profiles(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]
-                  ) -> dict[str, tuple[NormalizedProfile, str]]:
-    """id -> (profile, data version) for the given ids that have been normalized."""
+                  ) -> dict[str, tuple[NormalizedProfile, str, str, str]]:
+    """id -> (profile, data version, provider, model) for the given ids that were normalized."""
     rows = conn.execute(
         f"""SELECT {ent.id_column}, title, seniority, years_experience, skills, location,
-                   remote, summary, data_version
+                   remote, summary, data_version, provider, model
             FROM {ent.normalized_table} WHERE {ent.id_column} = ANY(%s)""",
         [list(ids)],
     ).fetchall()
@@ -84,7 +84,7 @@ def load_profiles(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]
                 title=r[1], seniority=r[2], years_experience=r[3], skills=list(r[4]),
                 location=r[5], remote=r[6], summary=r[7],
             ),
-            r[8],
+            r[8], r[9], r[10],
         )
         for r in rows
     }
@@ -130,27 +130,32 @@ def upsert_vectors(
     return len(ids)
 
 
-def load_side(conn: psycopg.Connection, ent: Entity, ids: Sequence[str] | None = None
-              ) -> matching.Side:
-    """Vectors and skills of one side (all embedded entities, or the given ids), id-ordered."""
+def load_side(conn: psycopg.Connection, ent: Entity, ids: Sequence[str] | None = None, *,
+              with_versions: bool = False) -> matching.Side:
+    """Vectors and skills of one side (all embedded entities, or the given ids), id-ordered;
+    with their vectors' data versions if asked."""
     where, params = (f"WHERE v.{ent.id_column} = ANY(%s)", [list(ids)]) if ids is not None \
         else ("", [])
     with conn.cursor(binary=True) as cur:
         rows = cur.execute(
-            f"""SELECT v.{ent.id_column}, v.embedding, n.skills
+            f"""SELECT v.{ent.id_column}, v.embedding, n.skills, v.data_version
                 FROM {ent.vector_table} v
                 JOIN {ent.normalized_table} n USING ({ent.id_column})
                 {where} ORDER BY v.{ent.id_column}""",
             params,
         ).fetchall()
+    # Code point order whatever the database collation: ties in a top-K are broken by it.
+    rows.sort(key=lambda r: r[0])
     index = vocabulary.default().index()
     ids_out = [r[0] for r in rows]
     vectors = (
         np.vstack([_as_array(r[1]) for r in rows])
         if rows else np.zeros((0, 384), dtype=np.float32)
     )
-    skills = matching.skill_matrix([r[2] for r in rows], index)
-    return matching.Side(ids_out, vectors, skills)
+    skill_lists = [list(r[2]) for r in rows]
+    skills = matching.skill_matrix(skill_lists, index)
+    return matching.Side(ids_out, vectors, skills, skill_lists=skill_lists,
+                         versions=[r[3] for r in rows] if with_versions else None)
 
 
 def _as_array(value) -> np.ndarray:
@@ -158,113 +163,64 @@ def _as_array(value) -> np.ndarray:
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, np.float32)
 
 
-# --- matches ---------------------------------------------------------------------------------
+# --- match lists -----------------------------------------------------------------------------
 
-def kth_best_scores(conn: psycopg.Connection, ent: Entity, ids: Sequence[str], k: int
-                    ) -> np.ndarray:
-    """For each id of side `ent`, the K-th best score stored in `matches` (-inf if < K)."""
-    col = ent.id_column
-    found = dict(
-        conn.execute(
-            f"""SELECT {col}, score FROM (
-                    SELECT {col}, score,
-                           row_number() OVER (PARTITION BY {col} ORDER BY score DESC) AS rank
-                    FROM matches) ranked
-                WHERE rank = %s""",
-            [k],
-        ).fetchall()
-    )
-    return np.array([found.get(i, -np.inf) for i in ids], dtype=np.float32)
+def _other_ids_column(ent: Entity) -> str:
+    return f"{ent.other.kind}_ids"
 
 
-def remove_pairs(conn: psycopg.Connection, ent: Entity, ids: Sequence[str], k: int) -> set[str]:
-    """Delete every stored pair of these entities (their vectors changed).
-
-    Returns the other-side ids whose top-K contained one of them: their lists now have a hole
-    that only a full recompute can fill (the next best pair may never have been stored).
-    """
-    if not ids:
-        return set()
-    col, other_col = ent.id_column, ent.other.id_column
-    holes = {
-        r[0]
-        for r in conn.execute(
-            f"""SELECT DISTINCT {other_col} FROM (
-                    SELECT {col}, {other_col},
-                           row_number() OVER (PARTITION BY {other_col} ORDER BY score DESC) rank
-                    FROM matches
-                    WHERE {other_col} IN (SELECT {other_col} FROM matches WHERE {col} = ANY(%s))
-                ) ranked
-                WHERE rank <= %s AND {col} = ANY(%s)""",
-            [list(ids), k, list(ids)],
-        ).fetchall()
-    }
-    conn.execute(f"DELETE FROM matches WHERE {col} = ANY(%s)", [list(ids)])
-    return holes
-
-
-def upsert_pairs(conn: psycopg.Connection, pairs: Iterable[matching.Pair]) -> int:
-    """Insert or refresh pairs in one COPY + upsert."""
-    pairs = list({(p.candidate_id, p.job_id): p for p in pairs}.values())
-    if not pairs:
+def upsert_match_lists(conn: psycopg.Connection, ent: Entity,
+                       rows: Iterable[tuple[str, list[str], list[float], list[float],
+                                            list[float], str]]) -> int:
+    """Write (id, other ids, scores, cosines, skill overlaps, data version) rows in one COPY +
+    upsert; rows whose data version did not change are not touched."""
+    rows = list(rows)
+    if not rows:
         return 0
+    table, col, others = ent.matches_asset, ent.id_column, _other_ids_column(ent)
     with conn.cursor() as cur:
         cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_pairs (candidate_id text, job_id text, "
-            "score real, cosine real, skill_overlap real) ON COMMIT DROP"
+            f"CREATE TEMP TABLE IF NOT EXISTS incoming_lists (LIKE {table} INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"
         )
-        cur.execute("TRUNCATE incoming_pairs")
-        with cur.copy("COPY incoming_pairs FROM STDIN") as copy:
-            for p in pairs:
-                copy.write_row((p.candidate_id, p.job_id, p.score, p.cosine, p.skill_overlap))
+        cur.execute("TRUNCATE incoming_lists")
+        with cur.copy(f"COPY incoming_lists ({col}, {others}, scores, cosines, skill_overlaps, "
+                      "data_version) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "text[]", "float4[]", "float4[]", "float4[]", "text"])
+            for row in rows:
+                copy.write_row(row)
         cur.execute(
-            """INSERT INTO matches (candidate_id, job_id, score, cosine, skill_overlap)
-               SELECT candidate_id, job_id, score, cosine, skill_overlap FROM incoming_pairs
-               ON CONFLICT (candidate_id, job_id) DO UPDATE SET score = EXCLUDED.score,
-                   cosine = EXCLUDED.cosine, skill_overlap = EXCLUDED.skill_overlap,
-                   matched_at = now()
-               WHERE (matches.score, matches.cosine, matches.skill_overlap)
-                     IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.cosine, EXCLUDED.skill_overlap)"""
+            f"""
+            INSERT INTO {table} ({col}, {others}, scores, cosines, skill_overlaps, data_version)
+            SELECT {col}, {others}, scores, cosines, skill_overlaps, data_version
+            FROM incoming_lists
+            ON CONFLICT ({col}) DO UPDATE SET {others} = EXCLUDED.{others},
+                scores = EXCLUDED.scores, cosines = EXCLUDED.cosines,
+                skill_overlaps = EXCLUDED.skill_overlaps,
+                data_version = EXCLUDED.data_version, matched_at = now()
+            WHERE {table}.data_version IS DISTINCT FROM EXCLUDED.data_version
+            """
         )
-        cur.execute("DROP TABLE incoming_pairs")
-    return len(pairs)
+        cur.execute("DROP TABLE incoming_lists")
+    return len(rows)
 
 
-def top_k_versions(conn: psycopg.Connection, ent: Entity, ids: Sequence[str], k: int
-                   ) -> dict[str, str]:
-    """Data version of each entity's top-K list: a hash of the ordered (other id, score) pairs."""
-    col, other_col = ent.id_column, ent.other.id_column
-    return dict(
-        conn.execute(
-            f"""SELECT {col}, md5(string_agg({other_col} || ':' || round(score::numeric, 4),
-                                             ',' ORDER BY score DESC, {other_col}))
-                FROM (SELECT {col}, {other_col}, score,
-                             row_number() OVER (PARTITION BY {col}
-                                                ORDER BY score DESC, {other_col}) AS rank
-                      FROM matches WHERE {col} = ANY(%s)) ranked
-                WHERE rank <= %s GROUP BY {col}""",
-            [list(ids), k],
-        ).fetchall()
-    )
+def load_match_lists(conn: psycopg.Connection, ent: Entity, ids: Sequence[str] | None = None
+                     ) -> list[tuple[str, list[str], list[float], list[float], list[float], str]]:
+    """(id, other ids, scores, cosines, skill overlaps, data version) of stored lists."""
+    table, col, others = ent.matches_asset, ent.id_column, _other_ids_column(ent)
+    where, params = (f"WHERE {col} = ANY(%s)", [list(ids)]) if ids is not None else ("", [])
+    with conn.cursor(binary=True) as cur:
+        return [tuple(r) for r in cur.execute(
+            f"SELECT {col}, {others}, scores, cosines, skill_overlaps, data_version "
+            f"FROM {table} {where}", params).fetchall()]
 
 
 def top_matches(conn: psycopg.Connection, ent: Entity, key: str, k: int = 3
                 ) -> list[tuple[str, float, float, float]]:
     """The best k (other id, score, cosine, skill overlap) stored for one entity."""
-    col, other_col = ent.id_column, ent.other.id_column
-    return conn.execute(
-        f"""SELECT {other_col}, score, cosine, skill_overlap FROM matches
-            WHERE {col} = %s ORDER BY score DESC, {other_col} LIMIT %s""",
-        [key, k],
-    ).fetchall()
-
-
-def vector_versions(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]) -> dict[str, str]:
-    """id -> data version of its stored vector, for the ids that have one."""
-    return dict(
-        conn.execute(
-            f"SELECT {ent.id_column}, data_version FROM {ent.vector_table} "
-            f"WHERE {ent.id_column} = ANY(%s)",
-            [list(ids)],
-        ).fetchall()
-    )
+    rows = load_match_lists(conn, ent, [key])
+    if not rows:
+        return []
+    _, ids, scores, cosines, overlaps, _ = rows[0]
+    return list(zip(ids, scores, cosines, overlaps, strict=True))[:k]

@@ -6,21 +6,21 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from talentflow.partitions import Record, catalog, observe, record_many
+from talentflow.partitions import Record, observe, record_many
 
 
 @pytest.fixture
 def client(db: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    monkeypatch.setenv("TALENTFLOW_DEFINITIONS", "flows.definitions")
     from talentflow.api import app
 
     return TestClient(app)
 
 
 def test_status_and_lineage_of_partitions(db: str, client: TestClient) -> None:
-    catalog.load_definitions("flows.definitions")
-    normalized = catalog.get_asset("normalized_candidates")
-    source = catalog.get_asset("candidates")
+    from tasks.definitions import defs
+
+    normalized = defs.get("normalized_candidates")
+    source = defs.get("candidates")
     with psycopg.connect(db) as conn:
         from talentflow.partitions import registry
 
@@ -57,3 +57,35 @@ def test_clear_errors_for_unknown_things(db: str, client: TestClient) -> None:
     assert response.status_code == 404
     assert client.get("/costs", params={"by": "weather"}).status_code == 422
     assert client.get("/costs").json() == []
+
+
+def test_launch_checks_the_selection_then_creates_a_flow_run(
+        db: str, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    from flows.materialize import materialize_flow
+    from tests.support.talent_rows import load_rows
+
+    load_rows(db)
+    body = {"assets": ["normalized_candidates"], "partition_key": "c-1"}
+    missing = client.post("/materialize", json=body)
+    assert missing.status_code == 409 and "no deployment" in missing.json()["detail"]
+
+    deployment_id = materialize_flow.to_deployment(name="materialize").apply()
+    bad = client.post("/materialize", json={**body, "partition_key": "c-404"})
+    assert bad.status_code == 422 and "not registered" in bad.json()["detail"]
+    unknown = client.post("/materialize", json={"assets": ["nope"]})
+    assert unknown.status_code == 422 and "unknown asset 'nope'" in unknown.json()["detail"]
+
+    monkeypatch.setenv("TALENTFLOW_API_TOKEN", "s3cret")
+    assert client.post("/materialize", json=body).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert client.post("/materialize", json=body, headers=wrong).status_code == 401
+    ok = client.post("/materialize", json=body, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 201, ok.json()
+    with get_client(sync_client=True) as prefect:
+        run = prefect.read_flow_run(UUID(ok.json()["flow_run_id"]))
+    assert run.deployment_id == deployment_id
+    assert run.parameters == body

@@ -12,20 +12,22 @@ from typer.testing import CliRunner
 from talentflow.costs import estimate as est
 from talentflow.costs import prices, tokens
 from talentflow.costs.estimate import EstimateSettings
-from tests.costs.conftest import ASSET, SAMPLE, ledger_rows, openai_llm, run_batches
+from tests.costs.conftest import (
+    ASSET,
+    SAMPLE,
+    insert_candidates,
+    ledger_rows,
+    normalize,
+    sample_rows,
+    text_of,
+    use_openai,
+)
 from tests.support.openai_server import OpenAIServer
 
 # The stated accuracy of an estimate with history (see docs/costs.md): within 5% of the bill
 # on 12 CVs after 8 CVs of history. Prompt tokens are exact; the rest is the completion
 # projection (per-call completion ratios on the sample vary 0.07-0.10).
 TOLERANCE = 0.05
-
-
-def _texts(conn: psycopg.Connection, keys: list[str]) -> dict[str, str]:
-    from talentflow.talent import store
-    from talentflow.talent.entities import CANDIDATE
-
-    return {row.id: row.text for row in store.load_sources(conn, CANDIDATE, keys)}
 
 
 @pytest.fixture
@@ -37,14 +39,16 @@ def ingested(conn: psycopg.Connection) -> psycopg.Connection:
 
 
 def test_estimate_lands_within_tolerance_of_the_bill(ingested: psycopg.Connection,
-                                                     server: OpenAIServer) -> None:
+                                                     server: OpenAIServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     conn = ingested
+    use_openai(monkeypatch, server)
     table = prices.load()
     # The test server does not bill the response_format schema (tests/support/openai_server):
     # estimate it the same way.
     settings = EstimateSettings(include_schema=False)
     history, _ = est.select_keys(conn, ASSET, sample=8, seed=1)
-    run_batches([{"texts": _texts(conn, history), "llm": openai_llm(server)}])
+    assert normalize(history).assets[ASSET].ran == history
 
     keys, selection = est.select_keys(conn, ASSET, sample=20, seed=2)
     keys = [k for k in keys if k not in history][:12]
@@ -53,8 +57,9 @@ def test_estimate_lands_within_tolerance_of_the_bill(ingested: psycopg.Connectio
     (mini,) = estimate.models
     assert mini.basis.startswith("history: 8 call(s) of gpt-4o-mini on normalized_candidates")
 
-    run = run_batches([{"texts": _texts(conn, keys), "llm": openai_llm(server)}])
-    rows = [r for r in ledger_rows(conn) if r["flow_run_id"] == run["flow_run_id"]]
+    run = normalize(keys)
+    assert run.assets[ASSET].ran == keys
+    rows = [r for r in ledger_rows(conn) if r["flow_run_id"] == run.flow_run_id]
     assert len(rows) == len(keys)
     actual = sum((r["cost_usd"] for r in rows), Decimal(0))
     # Prompt tokens are counted exactly; completion and cache shares are projected.
@@ -66,11 +71,13 @@ def test_estimate_lands_within_tolerance_of_the_bill(ingested: psycopg.Connectio
 
 
 def test_each_prompt_is_counted_exactly_as_billed(conn: psycopg.Connection,
-                                                  server: OpenAIServer) -> None:
-    from tests.costs.conftest import sample_texts
-
-    texts = sample_texts(5, offset=100)
-    run_batches([{"texts": texts, "llm": openai_llm(server)}])
+                                                  server: OpenAIServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    use_openai(monkeypatch, server)
+    rows = sample_rows(5, offset=100)
+    texts = {k: text_of(r) for k, r in rows.items()}
+    assert normalize(insert_candidates(conn, rows)).assets[ASSET].ran == list(rows)
+    assert len(ledger_rows(conn)) == 5
     for row in ledger_rows(conn):
         assert tokens.prompt_tokens(texts[row["partition_key"]], "candidate") == \
             row["prompt_tokens"]
@@ -94,7 +101,7 @@ def test_without_history_the_configured_ratio_is_used(conn: psycopg.Connection,
 
 
 def test_selections(ingested: psycopg.Connection) -> None:
-    from tasks import assets
+    from tasks.definitions import defs
 
     conn = ingested
     assert est.select_keys(conn, ASSET, sample=5, seed=3) == \
@@ -103,13 +110,14 @@ def test_selections(ingested: psycopg.Connection) -> None:
     with pytest.raises(ValueError, match=r"no candidate row for key\(s\) 'c-nope'"):
         est.select_keys(conn, ASSET, keys=["c-00001", "c-nope"])
     missing, how = est.select_keys(conn, ASSET, states=frozenset({"missing"}),
-                                   asset=assets.get(ASSET))
+                                   asset=defs.get(ASSET))
     assert len(missing) == 240 and how == "missing of 240"
     with pytest.raises(ValueError, match="makes no LLM calls"):
         est.select_keys(conn, "candidate_vectors", sample=1)
 
 
-def test_cli_estimate_and_reports(ingested: psycopg.Connection, server: OpenAIServer) -> None:
+def test_cli_estimate_and_reports(ingested: psycopg.Connection, server: OpenAIServer,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from talentflow.cli.app import app
 
     runner = CliRunner()
@@ -124,8 +132,8 @@ def test_cli_estimate_and_reports(ingested: psycopg.Connection, server: OpenAISe
     bad = runner.invoke(app, ["costs", "estimate", "c-00001", "--sample", "2"])
     assert bad.exit_code == 1 and "choose one selection" in bad.output
 
-    run_batches([{"texts": _texts(ingested, ["c-00001", "c-00002"]),
-                  "llm": openai_llm(server)}])
+    use_openai(monkeypatch, server)
+    assert normalize(["c-00001", "c-00002"]).assets[ASSET].ran == ["c-00001", "c-00002"]
     report = runner.invoke(app, ["costs", "--by", "asset", "--top", "1"])
     assert report.exit_code == 0, report.output
     assert "normalized_candidates" in report.output and "total" in report.output

@@ -10,7 +10,8 @@ from talentflow.talent.entities import ENTITIES
 
 def test_every_deployment_loads_and_is_path_based() -> None:
     specs = {s.name: s for s in deployments.read()}
-    assert set(specs) == {"candidate-pipeline", "job-pipeline", "new-rows-sensor", "talent-batch"}
+    assert set(specs) == {"materialize", "candidate-pipeline", "job-pipeline", "new-rows-sensor",
+                          "talent-batch"}
     for spec in specs.values():
         path = spec.entrypoint.split(":", 1)[0]
         assert path.startswith("flows/") and path.endswith(".py"), spec.entrypoint

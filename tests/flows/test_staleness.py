@@ -1,6 +1,5 @@
-"""Issue 3's promise on the talent pipeline: editing one row makes exactly that partition and
-its downstream stale, a re-run fixes exactly that, and a run with nothing changed makes no
-LLM call and no embedding."""
+"""Editing one row makes exactly that partition and its downstream stale, a re-run fixes
+exactly that, and a run with nothing changed makes no LLM call and no embedding."""
 
 from __future__ import annotations
 
@@ -13,37 +12,39 @@ CANDIDATE_SIDE = ("normalized_candidates", "candidate_vectors", "candidate_match
 JOB_SIDE = ("normalized_jobs", "job_vectors")
 
 
-def _stale(conn, *, propagate: bool) -> dict[str, set[str]]:
-    from talentflow.partitions import catalog
+def _not_fresh(conn, defs, *, propagate: bool) -> dict[str, set[str]]:
     from talentflow.partitions.status import status_all
 
-    by_asset = status_all(conn, catalog.all_assets(), propagate=propagate)
+    computed = [a for a in defs.assets if not a.source]
+    by_asset = status_all(conn, computed, propagate=propagate)
     return {name: {s.key for s in rows if s.status != "materialized"}
-            for name, rows in by_asset.items()
-            if not catalog.get_asset(name).source}
+            for name, rows in by_asset.items()}
 
 
-def test_edit_one_row_then_rerun(db: str, monkeypatch) -> None:
+def test_edit_one_row_then_rerun(db: str) -> None:
     from flows.batch import talent_batch
-    from talentflow.partitions import catalog
-    from talentflow.partitions.observation import observe_sources
+    from talentflow.engine.run import observe_all
+    from talentflow.partitions import ReasonKind
+    from talentflow.partitions.status import status
+    from tasks.definitions import defs
 
-    monkeypatch.setenv("TALENTFLOW_DEFINITIONS", "flows.definitions")
-    catalog.load_definitions("flows.definitions")
+    defs = defs.bind()
     load_rows(db)
     talent_batch()
     with psycopg.connect(db) as conn:
-        assert all(not keys for keys in _stale(conn, propagate=True).values())
+        assert all(not keys for keys in _not_fresh(conn, defs, propagate=True).values())
         conn.execute("UPDATE candidates SET cv_text = cv_text || ' Skills: Kotlin, Swift.' "
                      "WHERE id = 'c-2'")
         conn.commit()
-        changed = observe_sources(conn, catalog.all_assets())
+        changed = observe_all(conn, [a for a in defs.assets if a.source], defs.resource_values)
         conn.commit()
-        assert changed == {"candidates": ["c-2"], "jobs": []}
-        one_hop = _stale(conn, propagate=False)
+        assert changed == {"candidates": 1}
+        one_hop = _not_fresh(conn, defs, propagate=False)
         assert one_hop["normalized_candidates"] == {"c-2"}
         assert all(not one_hop[a] for a in one_hop if a != "normalized_candidates")
-        downstream = _stale(conn, propagate=True)
+        [row] = status(conn, defs.get("normalized_candidates"), ["c-2"])
+        assert row.kinds == {ReasonKind.INPUT_CHANGED}
+        downstream = _not_fresh(conn, defs, propagate=True)
         for asset in CANDIDATE_SIDE:
             assert downstream[asset] == {"c-2"}, asset
         for asset in JOB_SIDE:
@@ -58,17 +59,19 @@ def test_edit_one_row_then_rerun(db: str, monkeypatch) -> None:
     assert "'c-2': upstream candidates['c-2'] changed" in out
 
     rerun = talent_batch()
-    cand = rerun["sides"]["candidate"]
-    assert cand["normalize"]["ran"] == ["c-2"] and cand["embed"]["ran"] == ["c-2"]
-    assert rerun["sides"]["job"]["normalize"]["ran"] == []
-    assert rerun["matching"]["candidate"]["ran"] == ["c-2"]
+    assets = rerun["assets"]
+    assert assets["normalized_candidates"]["ran"] == ["c-2"]
+    assert assets["candidate_vectors"]["ran"] == ["c-2"]
+    assert assets["candidate_matches"]["ran"] == ["c-2"]
+    assert assets["normalized_jobs"]["ran"] == [] and assets["job_vectors"]["ran"] == []
+    # Every job's list took c-2's new vector in, and nothing is left stale on either side.
+    assert sorted(assets["job_matches"]["ran"]) == sorted(JOBS)
     with psycopg.connect(db) as conn:
-        assert all(not keys for keys in _stale(conn, propagate=True).values())
+        assert all(not keys for keys in _not_fresh(conn, defs, propagate=True).values())
         calls_before = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
         assert calls_before == len(CVS) + len(JOBS) + 1  # rules rows, $0: one per real call
 
     quiet = talent_batch()
-    for side in quiet["sides"].values():
-        assert not side["normalize"]["ran"] and not side["embed"]["ran"]
+    assert not any(r["ran"] or r["cached"] for r in quiet["assets"].values())
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == calls_before

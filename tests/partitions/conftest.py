@@ -1,4 +1,4 @@
-"""Fixtures for the partition layer: a connection to the per-test database, a clean catalog."""
+"""Fixtures for the partition layer: a connection to the per-test database."""
 
 from __future__ import annotations
 
@@ -13,12 +13,3 @@ def conn(db: str) -> Iterator[psycopg.Connection]:
     # Autocommit, like a CLI command or a task: every call of the API is its own transaction.
     with psycopg.connect(db, autocommit=True) as connection:
         yield connection
-
-
-@pytest.fixture(autouse=True)
-def clean_catalog() -> Iterator[None]:
-    from talentflow.partitions import catalog
-
-    catalog.clear()
-    yield
-    catalog.clear()

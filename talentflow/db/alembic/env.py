@@ -1,4 +1,9 @@
-"""alembic environment: the URL comes from talentflow.db (DATABASE_URL or embedded)."""
+"""alembic environment for every branch: the engine's own (versions/ beside this file) and an
+application's (e.g. the talent project's migrations/versions), combined by talentflow.db.migrate.
+
+It ships inside the package so that an installed library can migrate its tables. The URL comes
+from talentflow.db (DATABASE_URL or the embedded server).
+"""
 
 from alembic import context
 from sqlalchemy import create_engine, pool

@@ -1,0 +1,285 @@
+"""The one entry point: the `materialize` Prefect flow, and `materialize()` to call it.
+
+Every front door goes through here: Python, `talentflow materialize` / `backfill`, the REST
+API, deployments (`prefect deployment run 'materialize/…' --param assets='["x"]'
+--param partition_key=k`), and the application's single-key flows.
+
+    report = materialize(defs, ["report+upstream"], only=("missing", "stale", "failed"))
+
+Each asset batch runs as a Prefect task named `<asset>[<key or first…last>]`; the run gets
+a `materialize-run` table artifact (ran / cached / up to date / failed / blocked / held per
+asset) and single-key runs are tagged `partition:<set>/<key>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import fields
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from talentflow.engine import compute as computing
+from talentflow.engine.context import BatchContext
+from talentflow.engine.definitions import Definitions, load_definitions
+from talentflow.engine.run import (
+    RUN_STATES,
+    AssetReport,
+    KeySelection,
+    Run,
+    RunReport,
+    candidate_keys,
+    observe_all,
+    sources_of,
+)
+from talentflow.partitions.assets import Asset
+from talentflow.partitions.status import STATES, counts
+
+FLOW_NAME = "materialize"
+RUN_ARTIFACT_KEY = "materialize-run"
+STATUS_ARTIFACT_KEY = "partition-status"
+# The Definitions object of an in-process call (Python API, CLI): flow parameters must be
+# JSON, so the object travels beside them; a deployment run loads `definitions` instead.
+_CURRENT: ContextVar[Definitions | None] = ContextVar("talentflow_definitions", default=None)
+
+log = logging.getLogger("talentflow.engine")
+
+
+def _compute_task(a: Asset) -> Callable[..., Any]:
+    """The Prefect task computing one batch of `a`. Caching is per partition (cache.py), so
+    Prefect's own task cache is off; retries are per key (compute.py)."""
+
+    @task(name=a.name, task_run_name=a.name + "[{label}]", cache_policy=NO_CACHE,
+          persist_result=False)
+    def compute(ctx: BatchContext, upstream: dict[str, dict[str, Any]], label: str
+                ) -> dict[str, Any]:
+        with ctx.connected():
+            return computing.run_batch(a, ctx, upstream)
+
+    def call(ctx: BatchContext, upstream: dict[str, dict[str, Any]], label: str) -> Any:
+        # quote(): Prefect would otherwise walk every upstream value looking for futures.
+        return compute(ctx=quote(ctx), upstream=quote(upstream), label=label)
+
+    return call
+
+
+def _selection(partition_key: str | None, partition_keys: Sequence[str] | None,
+               key_from: str | None, key_to: str | None, prefix: str | None,
+               partition_set: str | None, only: Sequence[str] | None) -> KeySelection:
+    keys = list(partition_keys or []) + ([partition_key] if partition_key is not None else [])
+    states = frozenset(only) if only else RUN_STATES
+    bad = states - set(STATES)
+    if bad:
+        raise ValueError(f"unknown state(s) {sorted(bad)} in only=; expected some of "
+                         f"{list(STATES)}")
+    return KeySelection(keys=tuple(keys) if keys else None, key_from=key_from, key_to=key_to,
+                        prefix=prefix, partition_set=partition_set, only=states)
+
+
+def pending(defs: Definitions, assets: Sequence[Asset], sel: KeySelection, *,
+            observe: bool = True) -> dict[str, int]:
+    """How many keys of each selected asset a run would compute now (observing sources
+    first): one bulk status query per asset, no Prefect at all."""
+    from talentflow.db import connect
+    from talentflow.partitions.status import status
+
+    out: dict[str, int] = {}
+    with connect() as conn:
+        if observe:
+            observe_all(conn, sources_of(defs, assets), defs.resource_values)
+        cand, roots = candidate_keys(conn, assets, sel)
+        for a in assets:
+            if a.source or cand[a.name] == []:
+                continue
+            states = sel.only if a.name in roots else RUN_STATES
+            n = sum(s.status in states for s in status(conn, a, cand[a.name]))
+            if n:
+                out[a.name] = n
+    return out
+
+
+def _tag_run(tags: list[str]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(ctx.flow_run.id,
+                                   tags=sorted(set(ctx.flow_run.tags or []) | set(tags)))
+    except Exception:  # noqa: BLE001 - tags are for people; an unreachable API must not fail
+        pass
+
+
+def publish_run_artifacts(defs: Definitions, report: RunReport) -> None:
+    """The run's table (what it did per asset) and the partition counts of those assets."""
+    from prefect.artifacts import create_table_artifact
+
+    from talentflow.db import connect
+
+    try:
+        create_table_artifact(
+            key=RUN_ARTIFACT_KEY,
+            table=[{"asset": r.asset, "ran": len(r.ran), "cached": len(r.cached),
+                    "up to date": r.up_to_date, "failed": len(r.failed),
+                    "blocked": len(r.blocked), "held by another run": len(r.held),
+                    "seconds": r.seconds} for r in report.assets.values()],
+            description="What this materialize run did, per asset",
+        )
+        with connect() as conn:
+            table = [{"asset": name, **counts(conn, defs.get(name))} for name in report.assets]
+        create_table_artifact(key=STATUS_ARTIFACT_KEY, table=table,
+                              description="Partitions per asset by status: "
+                              + ", ".join(STATES))
+    except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
+        log.warning("could not publish the run artifacts: %s", exc)
+
+
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters or {}
+    what = ",".join(p.get("assets") or ["all"])
+    key = p.get("partition_key")
+    keys = p.get("partition_keys") or []
+    if key is not None and not keys:
+        return f"materialize-{what}-{key}"
+    if keys or key is not None:
+        return f"materialize-{what}-{len(keys) + (key is not None)}-keys"
+    return f"materialize-{what}"
+
+
+def run_in_flow(
+    defs: Definitions,
+    assets: Sequence[str] | None = None,
+    *,
+    partition_key: str | None = None,
+    partition_keys: Sequence[str] | None = None,
+    key_from: str | None = None,
+    key_to: str | None = None,
+    prefix: str | None = None,
+    partition_set: str | None = None,
+    only: Sequence[str] | None = None,
+    upstream: bool = False,
+    downstream: bool = False,
+) -> RunReport:
+    """The materialize body, for use inside any running flow (the `materialize` flow, or an
+    application's own single-key flow): tag, run, publish artifacts, call the run hooks."""
+    from prefect.context import FlowRunContext
+
+    defs = defs.bind()  # resources resolved once, for this run's code versions and compute
+    selected = defs.select(assets, upstream=upstream, downstream=downstream)
+    sel = _selection(partition_key, partition_keys, key_from, key_to, prefix, partition_set,
+                     only)
+    ctx = FlowRunContext.get()
+    run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    if sel.keys is not None and len(sel.keys) == 1:
+        sets = sorted({a.partitions.name for a in selected if not a.source})
+        _tag_run([f"partition:{s}/{sel.keys[0]}" for s in sets[:1]])
+    report = Run(defs, flow_run_id=run_id, task_factory=_compute_task).execute(selected, sel)
+    publish_run_artifacts(defs, report)
+    for hook in defs.run_hooks:
+        hook(report)
+    summary = ", ".join(f"{r.asset}: {len(r.ran)} ran, {len(r.cached)} cached, "
+                        f"{len(r.failed)} failed" for r in report.assets.values()
+                        if r.ran or r.cached or r.failed) or "nothing to do"
+    try:
+        from prefect.logging import get_run_logger
+
+        get_run_logger().info("materialized: %s", summary)
+    except Exception:  # noqa: BLE001 - outside a run context
+        log.info("materialized: %s", summary)
+    return report
+
+
+@flow(name=FLOW_NAME, flow_run_name=_flow_run_name)
+def materialize_flow(
+    assets: list[str] | None = None,
+    partition_key: str | None = None,
+    partition_keys: list[str] | None = None,
+    key_from: str | None = None,
+    key_to: str | None = None,
+    prefix: str | None = None,
+    partition_set: str | None = None,
+    only: list[str] | None = None,
+    upstream: bool = False,
+    downstream: bool = False,
+    definitions: str | None = None,
+) -> dict[str, Any]:
+    """Bring the selected partitions of the selected assets up to date.
+
+    assets: names, optionally `+name` / `name+` (with upstream / downstream); default all.
+    partition_key / partition_keys / key_from..key_to / prefix: which keys (default all);
+    only: which states run (default missing, stale, failed); definitions: `module:attr`.
+    """
+    defs = _CURRENT.get() or load_definitions(definitions)
+    return run_in_flow(
+        defs, assets, partition_key=partition_key, partition_keys=partition_keys,
+        key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
+        only=only, upstream=upstream, downstream=downstream,
+    ).to_dict()
+
+
+def report_from_dict(data: dict[str, Any]) -> RunReport:
+    names = {f.name for f in fields(AssetReport)}
+    return RunReport(
+        data.get("flow_run_id"),
+        {a: AssetReport(**{k: v for k, v in r.items() if k in names})
+         for a, r in data.get("assets", {}).items()},
+        data.get("observed", {}), data.get("seconds", 0.0),
+    )
+
+
+def materialize(
+    defs: Definitions | str | None = None,
+    select: str | Sequence[str] | None = None,
+    *,
+    keys: Sequence[str] | None = None,
+    partition_key: str | None = None,
+    key_from: str | None = None,
+    key_to: str | None = None,
+    prefix: str | None = None,
+    partition_set: str | None = None,
+    only: Sequence[str] = ("missing", "stale", "failed"),
+    upstream: bool = False,
+    downstream: bool = False,
+    skip_if_up_to_date: bool = True,
+) -> RunReport:
+    """Run the `materialize` flow in this process over a selection.
+
+    Keys are validated before any flow run starts (InvalidPartitionKey). With
+    `skip_if_up_to_date` (default) a selection with nothing to do returns at once from the
+    bulk status, without a flow run.
+    """
+    from talentflow.db import connect
+    from talentflow.engine.run import root_keys
+
+    if not isinstance(defs, Definitions):
+        defs = load_definitions(defs)
+    names = [select] if isinstance(select, str) else (list(select) if select else None)
+    bound = defs.bind()
+    selected = bound.select(names, upstream=upstream, downstream=downstream)
+    sel = _selection(partition_key, keys, key_from, key_to, prefix, partition_set, only)
+    with connect() as conn:
+        # Sources first: a row ingested a moment ago registers its key before validation.
+        observe_all(conn, sources_of(bound, selected), bound.resource_values)
+        if sel.narrowed:
+            root_keys(conn, [a for a in selected if not a.source] or selected, sel)
+    if skip_if_up_to_date and not pending(bound, selected, sel, observe=False):
+        return RunReport(None)
+    token = _CURRENT.set(defs)
+    try:
+        result = materialize_flow(
+            assets=names, partition_key=partition_key, partition_keys=list(keys or []) or None,
+            key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
+            only=list(only), upstream=upstream, downstream=downstream,
+        )
+    finally:
+        _CURRENT.reset(token)
+    return report_from_dict(result)
