@@ -13,6 +13,7 @@ LLM provider, model and input limit, the embedding model, the skills vocabulary.
 from __future__ import annotations
 
 from talentflow.engine import AllOf, Dep, Output
+from talentflow.engine.automation import Eager
 from talentflow.partitions import Asset, DynamicPartitions, source_asset
 from talentflow.talent import store
 from talentflow.talent.entities import CANDIDATE, JOB, Entity
@@ -20,6 +21,11 @@ from talentflow.talent.value_stores import MatchListStore, ProfileStore, VectorS
 from tasks.embed import embed_profiles
 from tasks.match import TOP_K, match_lists
 from tasks.normalize import normalize_profiles
+
+# The reconcile loop runs every computed asset eagerly: missing (new rows), stale (edited
+# rows, a changed other side) and abandoned (a dead run's) keys. Not keys whose computation
+# failed: an LLM failure is retried by `talentflow backfill --failed`, not every few minutes.
+AUTOMATION = Eager()
 
 # Keys per task run: LLM calls in small batches (a bad answer or a budget stop costs
 # little); the encoder in large ones (it sorts a batch by length: fuller batches pad less);
@@ -49,13 +55,13 @@ def _declare(ent: Entity) -> list[Asset]:
     normalized = Asset(
         ent.normalized_asset, keys, deps=[Dep(source, param="texts")],
         fn=normalize_profiles, batch_size=NORMALIZE_BATCH, store=ProfileStore(ent),
-        resources=("llm", "vocabulary"),
+        resources=("llm", "vocabulary"), automation=AUTOMATION,
         description=f"{ent.kind} text -> validated profile (title, seniority, skills, ...)",
     )
     vectors = Asset(
         ent.vectors_asset, keys, deps=[Dep(normalized, param="profiles")],
         fn=embed_profiles, batch_size=EMBED_BATCH, store=VectorStore(ent),
-        resources=("embedder",),
+        resources=("embedder",), automation=AUTOMATION,
         description=f"{ent.kind} profile -> 384-d unit vector in pgvector",
     )
     return [source, normalized, vectors]
@@ -68,7 +74,7 @@ def _matches(ent: Entity) -> Asset:
               Dep(ent.other.vectors_asset, AllOf(), param="other")],
         fn=match_lists, batch_size=MATCH_BATCH, store=MatchListStore(ent),
         # Cheap to recompute and updated incrementally: no per-partition cache entries.
-        cache=False, resources=("vocabulary",), version=f"top{TOP_K}",
+        cache=False, resources=("vocabulary",), version=f"top{TOP_K}", automation=AUTOMATION,
         description=f"this {ent.kind} x every {ent.other.kind}: exact top-{TOP_K}",
     )
 

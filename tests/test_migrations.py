@@ -21,10 +21,12 @@ def test_migrated_schema_has_the_talent_tables(db: str) -> None:
         assert {
             "candidate_matches", "job_matches", "sensor_cursors", "llm_calls",
             "partition_keys", "partition_assets", "materializations", "materialization_inputs",
-            "partition_latest", "partition_claims", "asset_values",
+            "partition_latest", "partition_claims", "asset_values", "automation_state",
         } <= tables
         versions = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
-        assert versions == {"e0001", "0005"}
+        from talentflow.db import migrate
+
+        assert versions == set(migrate.head_revision().split("+"))
         dims = conn.execute(
             "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'candidate_vectors'::regclass "
             "AND attname = 'embedding'"
@@ -70,5 +72,5 @@ def test_the_partition_tables_come_from_the_engine_branch() -> None:
     assert not (migrate.PROJECT_MIGRATIONS.parent / "env.py").exists()
     assert (migrate.ALEMBIC_DIR / "env.py").is_file()
     assert (migrate.ALEMBIC_DIR / "script.py.mako").is_file()
-    assert migrate.head_revision([]) == "e0001"
-    assert migrate.head_revision() == "0005+e0001"
+    assert migrate.head_revision([]).startswith("e")  # the engine branch alone
+    assert migrate.head_revision([]) in migrate.head_revision().split("+")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from talentflow.cli import api as api_command
+from talentflow.cli import automation as automation_commands
 from talentflow.cli import backfill as backfill_command
 from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
@@ -45,3 +46,5 @@ app.add_typer(sensor_commands.app, name="sensor")
 app.command("serve")(serve_command.serve)
 app.command("api")(api_command.api)
 app.command("backfill")(backfill_command.backfill)
+app.add_typer(automation_commands.app, name="automation")
+app.command("reconcile")(automation_commands.reconcile)

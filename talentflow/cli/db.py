@@ -20,13 +20,22 @@ def upgrade(
 ) -> None:
     """Apply alembic migrations up to head (starts the embedded server if needed).
 
-    By default both branches: the engine's tables and the talent application's
-    (migrations/versions: candidates, jobs, vectors, matches, sensor cursors, LLM costs).
+    The engine's tables, then the project's own: the migration folders its Definitions name
+    (`Definitions(migrations=[...])`; the talent application's: candidates, jobs, vectors,
+    match lists, sensor cursors, LLM costs). A project without tables of its own, or
+    `--engine-only`, gets the engine's alone.
     """
     from talentflow.db import migrate
+    from talentflow.engine.definitions import DefinitionsNotFound, load_definitions
 
+    locations: list | None = []
+    if not engine_only:
+        try:
+            locations = load_definitions().migrations
+        except DefinitionsNotFound:
+            typer.echo("no definitions found: migrating the engine's tables only", err=True)
     try:
-        before, after = migrate.upgrade([] if engine_only else None)
+        before, after = migrate.upgrade(locations)
     except migrate.UnknownRevision as exc:
         typer.echo(f"talentflow: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -1,7 +1,6 @@
 """The engine: runs any declared asset graph on Prefect (see DESIGN.md, "The engine").
 
-    from talentflow.engine import Definitions, asset, materialize
-    from talentflow.partitions import DynamicPartitions
+    from talentflow.engine import Definitions, DynamicPartitions, asset, materialize
 
     items = DynamicPartitions("items")
 
@@ -14,6 +13,8 @@
 Nothing here names an application entity: it serves any Prefect project.
 """
 
+from talentflow.db import connect
+from talentflow.engine.automation import Eager, Manual, OnCron, OnMissing
 from talentflow.engine.context import (
     AllOfInput,
     BatchContext,
@@ -33,12 +34,32 @@ from talentflow.engine.definitions import (
 from talentflow.engine.flow import materialize, materialize_flow, pending, run_in_flow
 from talentflow.engine.run import AssetReport, KeySelection, RunReport
 from talentflow.engine.stores import PostgresValueStore, Stored, ValueStore
-from talentflow.partitions.assets import AllOf, Dep, Identity, asset, source_asset
+from talentflow.partitions.assets import (
+    AllOf,
+    Custom,
+    Dep,
+    DimensionProjection,
+    Identity,
+    TimeWindowOffset,
+    asset,
+    source_asset,
+)
+from talentflow.partitions.errors import InvalidPartitionKey
+from talentflow.partitions.sets import (
+    DynamicPartitions,
+    MultiPartitions,
+    StaticPartitions,
+    TimeWindowPartitions,
+)
 
+# What a user needs, from one place: declarations, the graph, running it, the connection.
 __all__ = [
-    "AllOf", "AllOfInput", "AssetReport", "BatchContext", "Changes", "Definitions",
-    "DefinitionsNotFound", "Dep", "Failure", "Identity", "KeyContext", "KeyFailed",
-    "KeySelection", "Output", "PostgresValueStore", "Resource", "RunReport", "Stored",
-    "UnknownAsset", "ValueStore", "asset", "load_definitions", "materialize",
-    "materialize_flow", "pending", "run_in_flow", "source_asset",
+    "AllOf", "AllOfInput", "AssetReport", "BatchContext", "Changes", "Custom", "Definitions",
+    "Eager", "Manual", "OnCron", "OnMissing",
+    "DefinitionsNotFound", "Dep", "DimensionProjection", "DynamicPartitions", "Failure",
+    "Identity", "InvalidPartitionKey", "KeyContext", "KeyFailed", "KeySelection",
+    "MultiPartitions", "Output", "PostgresValueStore", "Resource", "RunReport",
+    "StaticPartitions", "Stored", "TimeWindowOffset", "TimeWindowPartitions", "UnknownAsset",
+    "ValueStore", "asset", "connect", "load_definitions", "materialize", "materialize_flow",
+    "pending", "run_in_flow", "source_asset",
 ]

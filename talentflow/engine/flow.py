@@ -28,6 +28,7 @@ from talentflow.engine.context import BatchContext
 from talentflow.engine.definitions import Definitions, load_definitions
 from talentflow.engine.run import (
     RUN_STATES,
+    SELECTABLE,
     AssetReport,
     KeySelection,
     Run,
@@ -35,6 +36,7 @@ from talentflow.engine.run import (
     candidate_keys,
     observe_all,
     sources_of,
+    wanted,
 )
 from talentflow.partitions.assets import Asset
 from talentflow.partitions.status import STATES, counts
@@ -72,10 +74,10 @@ def _selection(partition_key: str | None, partition_keys: Sequence[str] | None,
                partition_set: str | None, only: Sequence[str] | None) -> KeySelection:
     keys = list(partition_keys or []) + ([partition_key] if partition_key is not None else [])
     states = frozenset(only) if only else RUN_STATES
-    bad = states - set(STATES)
+    bad = states - SELECTABLE
     if bad:
         raise ValueError(f"unknown state(s) {sorted(bad)} in only=; expected some of "
-                         f"{list(STATES)}")
+                         f"{sorted(SELECTABLE)}")
     return KeySelection(keys=tuple(keys) if keys else None, key_from=key_from, key_to=key_to,
                         prefix=prefix, partition_set=partition_set, only=states)
 
@@ -96,7 +98,7 @@ def pending(defs: Definitions, assets: Sequence[Asset], sel: KeySelection, *,
             if a.source or cand[a.name] == []:
                 continue
             states = sel.only if a.name in roots else RUN_STATES
-            n = sum(s.status in states for s in status(conn, a, cand[a.name]))
+            n = sum(wanted(s, states) for s in status(conn, a, cand[a.name]))
             if n:
                 out[a.name] = n
     return out

@@ -56,6 +56,17 @@ from talentflow.partitions.versions import data_version
 progress = logging.getLogger("talentflow.progress")
 
 RUN_STATES = frozenset({"missing", "stale", "failed"})
+# Not a status: the failed keys whose run died (a lease expired), as opposed to keys whose
+# computation raised. Automation re-runs those without retrying every failure forever.
+LEASE_EXPIRED = "lease_expired"
+SELECTABLE = frozenset({*RUN_STATES, "running", "materialized", LEASE_EXPIRED})
+
+
+def wanted(row: KeyStatus, states: frozenset[str]) -> bool:
+    """Whether a key's status is one of `states` (see LEASE_EXPIRED)."""
+    return row.status in states or (
+        LEASE_EXPIRED in states and row.status == "failed"
+        and ReasonKind.LEASE_EXPIRED in row.kinds)
 LEASE_ENV = "TALENTFLOW_CLAIM_LEASE_S"
 # Reasons that come from an upstream's data: a key stale for these alone, downstream of an
 # asset this run changed, runs whatever states were asked for.
@@ -323,7 +334,7 @@ class Run:
                  task_factory: Any = None) -> None:
         self.defs = defs
         self.flow_run_id = flow_run_id
-        self.holder = f"{flow_run_id or 'local'}:{uuid.uuid4().hex[:8]}"
+        self.holder = claims.local_holder(f"{flow_run_id or 'local'}:{uuid.uuid4().hex[:8]}")
         self.lease_s = lease_seconds()
         self.report = RunReport(flow_run_id)
         self._task_factory = task_factory
@@ -343,6 +354,7 @@ class Run:
 
         started = time.perf_counter()
         with connect() as conn:
+            claims.expire_dead_local(conn)  # a run that died on this host: take over at once
             self.report.observed = observe_all(conn, sources_of(self.defs, assets),
                                                self.defs.resource_values)
             cand, roots = candidate_keys(conn, assets, sel)
@@ -372,7 +384,7 @@ class Run:
         by_key: dict[str, KeyStatus] = {}
         for s in rows:
             by_key[s.key] = s
-            wanted = s.status in states or (
+            take = wanted(s, states) or (
                 narrowed and s.status == "stale"
                 and any(r.kind in _UPSTREAM_KINDS and r.upstream in ran_upstream
                         for r in s.reasons))
@@ -380,7 +392,7 @@ class Run:
                 report.held[s.key] = next(
                     (r.text.rsplit(" ", 1)[-1] for r in s.reasons
                      if r.kind == ReasonKind.CLAIMED), "running")
-            elif wanted:
+            elif take:
                 todo.append(s.key)
             else:
                 report.up_to_date += 1
@@ -487,6 +499,9 @@ class Run:
             probe = {k: ck for k, ck in ckeys.items()
                      if not (k in by_key and by_key[k].status == "failed")}
             hits = self.cache.lookup(probe)
+            if hits:
+                _progress("%s: %d key(s) served from the per-partition cache, not computed "
+                          "(%s)", a.name, len(hits), keys_label(sorted(hits)))
         misses = [k for k in runnable if k not in hits]
         results: dict[str, Output | Failure] = {k: Failure(e) for k, e in failed.items()}
         results.update(hits)

@@ -254,6 +254,7 @@ class Asset:
         store: Any = None,
         cache: bool = True,
         resources: Sequence[str] = (),
+        automation: Any = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"an asset needs a non-empty name, got {name!r}")
@@ -287,6 +288,8 @@ class Asset:
         self.store = store  # None: the engine's default PostgreSQL value store
         self.cache = cache
         self.resources = tuple(resources)
+        # When the reconcile loop runs it (talentflow.engine.automation); None: manual.
+        self.automation = automation
         # Set by Definitions.bind(): {resource name: its version} for this run's settings.
         self.resource_versions: dict[str, str] | None = None if self.resources else {}
 
@@ -370,6 +373,7 @@ def asset(
     store: Any = None,
     cache: bool = True,
     resources: Sequence[str] = (),
+    automation: Any = None,
     description: str = "",
 ) -> Callable[[Callable[..., Any]], Asset]:
     """Decorator: the function computes the asset (see `Asset` for the compute contract).
@@ -384,7 +388,7 @@ def asset(
         return Asset(name or fn.__name__, partitions, all_deps, code, version, fn=fn,
                      source=source, observer=observer, batch_size=batch_size,
                      retries=retries, retry_delay_s=retry_delay_s, store=store, cache=cache,
-                     resources=resources, description=description)
+                     resources=resources, automation=automation, description=description)
 
     return wrap
 

@@ -15,9 +15,13 @@ from typer.testing import CliRunner
 from talentflow.db import engine, migrate
 from tests.conftest import _admin_url
 
+ENGINE_HEAD = migrate.head_revision(locations=[])  # e.g. e0002
+FULL_HEAD = migrate.head_revision()  # e.g. 0005+e0002
+TALENT_HEAD = next(h for h in FULL_HEAD.split("+") if h != ENGINE_HEAD)
+
 ENGINE_TABLES = {
     "partition_keys", "partition_assets", "materializations", "materialization_inputs",
-    "partition_latest", "partition_claims", "asset_values",
+    "partition_latest", "partition_claims", "asset_values", "automation_state",
 }
 TALENT_TABLES = {
     "candidates", "jobs", "quarantine", "normalized_candidates", "normalized_jobs",
@@ -60,24 +64,24 @@ def _columns(url: str, table: str) -> list[tuple[str, str, str | None, str | Non
 
 
 def test_the_engine_migrates_alone_then_the_talent_branch_joins(empty_db: str) -> None:
-    assert migrate.upgrade(locations=[]) == ("", "e0001")
+    assert migrate.upgrade(locations=[]) == ("", ENGINE_HEAD)
     assert _tables(empty_db) == ENGINE_TABLES  # and none of the talent tables
 
-    assert migrate.upgrade() == ("e0001", "0005+e0001")
+    assert migrate.upgrade() == (ENGINE_HEAD, FULL_HEAD)
     assert _tables(empty_db) == ENGINE_TABLES | TALENT_TABLES
-    assert migrate.current_revision() == migrate.head_revision() == "0005+e0001"
+    assert migrate.current_revision() == migrate.head_revision() == FULL_HEAD
 
 
 def test_upgrading_twice_is_a_no_op_that_reports_the_same_revision(empty_db: str) -> None:
-    assert migrate.upgrade(locations=[]) == ("", "e0001")
-    assert migrate.upgrade(locations=[]) == ("e0001", "e0001")
+    assert migrate.upgrade(locations=[]) == ("", ENGINE_HEAD)
+    assert migrate.upgrade(locations=[]) == (ENGINE_HEAD, ENGINE_HEAD)
     migrate.upgrade()
-    assert migrate.upgrade() == ("0005+e0001", "0005+e0001")
-    assert migrate.upgrade([migrate.PROJECT_MIGRATIONS]) == ("0005+e0001", "0005+e0001")
+    assert migrate.upgrade() == (FULL_HEAD, FULL_HEAD)
+    assert migrate.upgrade([migrate.PROJECT_MIGRATIONS]) == (FULL_HEAD, FULL_HEAD)
 
 
 def test_the_engine_alone_refuses_a_database_at_an_unknown_revision(db: str) -> None:
-    with pytest.raises(migrate.UnknownRevision, match="revision 0005, which none of"):
+    with pytest.raises(migrate.UnknownRevision, match=f"revision {TALENT_HEAD}, which none of"):
         migrate.upgrade(locations=[])
     with pytest.raises(FileNotFoundError, match="no-such-dir"):
         migrate.upgrade(locations=[migrate.PROJECT_MIGRATIONS / "no-such-dir"])
@@ -87,11 +91,11 @@ def test_e0001_is_idempotent_over_existing_tables(db: str, empty_db: str) -> Non
     # The fully migrated database forgets e0001: running it again over its tables is harmless.
     with psycopg.connect(db) as conn:
         conn.execute("INSERT INTO partition_keys (set_name, key) VALUES ('s', 'k')")
-        conn.execute("DELETE FROM alembic_version WHERE version_num = 'e0001'")
+        conn.execute("DELETE FROM alembic_version WHERE version_num = %s", (ENGINE_HEAD,))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", db)
         engine.database_url.cache_clear()
-        assert migrate.upgrade() == ("0005", "0005+e0001")
+        assert migrate.upgrade() == (TALENT_HEAD, FULL_HEAD)
     engine.database_url.cache_clear()
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT key FROM partition_keys").fetchall() == [("k",)]
@@ -100,7 +104,7 @@ def test_e0001_is_idempotent_over_existing_tables(db: str, empty_db: str) -> Non
     migrate.upgrade(locations=[])
     with psycopg.connect(empty_db) as conn:
         conn.execute("DELETE FROM alembic_version")
-    assert migrate.upgrade(locations=[]) == ("", "e0001")
+    assert migrate.upgrade(locations=[]) == ("", ENGINE_HEAD)
     assert _tables(empty_db) == ENGINE_TABLES
 
 
@@ -125,7 +129,7 @@ def test_a_database_of_the_old_chain_is_adopted(db: str, revision: str) -> None:
     expected = {t: _columns(db, t) for t in sorted(ENGINE_TABLES | TALENT_TABLES)}
     _as_the_old_chain_left_it(db, revision)
 
-    assert migrate.upgrade() == (revision, "0005+e0001")
+    assert migrate.upgrade() == (revision, FULL_HEAD)
     assert {t: _columns(db, t) for t in expected} == expected
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT asset, change_seq FROM partition_assets").fetchall() == [
@@ -143,14 +147,14 @@ def test_the_cli_upgrades_the_engine_alone_or_both(empty_db: str) -> None:
     runner = CliRunner()
     done = runner.invoke(app, ["upgrade", "--engine-only"])
     assert done.exit_code == 0, done.output
-    assert "schema upgraded empty -> e0001" in done.output
+    assert f"schema upgraded empty -> {ENGINE_HEAD}" in done.output
     assert "talent application" in runner.invoke(app, ["upgrade", "--help"]).output
 
     done = runner.invoke(app, ["upgrade"])
     assert done.exit_code == 0, done.output
-    assert "schema upgraded e0001 -> 0005+e0001" in done.output
-    assert "schema already at 0005+e0001" in runner.invoke(app, ["upgrade"]).output
+    assert f"schema upgraded {ENGINE_HEAD} -> {FULL_HEAD}" in done.output
+    assert f"schema already at {FULL_HEAD}" in runner.invoke(app, ["upgrade"]).output
 
     done = runner.invoke(app, ["upgrade", "--engine-only"])
     assert done.exit_code == 1
-    assert "revision 0005, which none of" in done.output
+    assert f"revision {TALENT_HEAD}, which none of" in done.output

@@ -10,14 +10,16 @@ from talentflow.talent.entities import ENTITIES
 
 def test_every_deployment_loads_and_is_path_based() -> None:
     specs = {s.name: s for s in deployments.read()}
-    assert set(specs) == {"materialize", "candidate-pipeline", "job-pipeline", "new-rows-sensor",
-                          "talent-batch"}
+    assert set(specs) == {"materialize", "reconcile", "candidate-pipeline", "job-pipeline",
+                          "new-rows-sensor", "talent-batch"}
     for spec in specs.values():
         path = spec.entrypoint.split(":", 1)[0]
         assert path.startswith("flows/") and path.endswith(".py"), spec.entrypoint
         assert spec.full_name == f"{spec.name}/{spec.name}"  # `prefect deployment run` names
         deployments.triggers(spec)  # valid Prefect trigger objects
-    assert specs["new-rows-sensor"].intervals, "the sensor runs on an interval"
+    # Quiet by default: one schedule (reconcile); the sensor ticks inside serve on NOTIFY.
+    assert not specs["new-rows-sensor"].intervals
+    assert [s.name for s in specs.values() if s.intervals] == ["reconcile"]
 
 
 def test_triggers_use_the_event_names_resources_and_labels_of_talentflow_events() -> None:

@@ -1,7 +1,6 @@
 """A user's own 3-asset chain, as docs/partitions.md opens with (kept importable for tests)."""
 
-from talentflow.engine import Definitions, asset
-from talentflow.partitions import DynamicPartitions
+from talentflow.engine import Definitions, DynamicPartitions, asset
 
 items = DynamicPartitions("items")
 
