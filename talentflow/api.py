@@ -27,6 +27,8 @@ from talentflow.partitions.status import STATES
 DEPLOYMENT_ENV = "TALENTFLOW_MATERIALIZE_DEPLOYMENT"
 DEFAULT_DEPLOYMENT = "materialize/materialize"
 TOKEN_ENV = "TALENTFLOW_API_TOKEN"
+# "1": reads need the token too (default: reads are open, changes need it).
+PROTECT_READS_ENV = "TALENTFLOW_API_PROTECT_READS"
 
 app = FastAPI(
     title="talentflow",
@@ -35,7 +37,29 @@ app = FastAPI(
 )
 
 
-def _conn() -> Iterator[psycopg.Connection]:
+def _check_token(authorization: str | None, *, change: bool) -> None:
+    """Changes need `Authorization: Bearer $TALENTFLOW_API_TOKEN` whenever a token is set;
+    reads too with TALENTFLOW_API_PROTECT_READS=1. A change with no token configured is
+    refused: an open endpoint that starts runs is never the default."""
+    expected = os.environ.get(TOKEN_ENV)
+    if not change and os.environ.get(PROTECT_READS_ENV) != "1":
+        return
+    if not expected:
+        if change:
+            raise HTTPException(401, f"state-changing endpoints need {TOKEN_ENV} to be set on "
+                                "the server and sent as a bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, f"{PROTECT_READS_ENV}=1 needs {TOKEN_ENV} to be set")
+    if authorization != f"Bearer {expected}":
+        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def _reader(authorization: Annotated[str | None, Header()] = None) -> None:
+    _check_token(authorization, change=False)
+
+
+def _conn(_: Annotated[None, Depends(_reader)]) -> Iterator[psycopg.Connection]:
     with connect() as conn:
         yield conn
 
@@ -159,26 +183,23 @@ class MaterializeRequest(BaseModel):
     downstream: bool = False
 
 
-def _check_token(authorization: str | None) -> None:
-    expected = os.environ.get(TOKEN_ENV)
-    if not expected:
-        return
-    if authorization != f"Bearer {expected}":
-        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
-
-
 @app.post("/materialize", status_code=201)
-def launch(request: MaterializeRequest, conn: Conn,
+def launch(request: MaterializeRequest,
            authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Check the selection (assets exist, keys are valid for their partition set), then
-    create a flow run of the materialize deployment; returns its id."""
+    create a flow run of the materialize deployment; returns its id. Needs the bearer token."""
+    _check_token(authorization, change=True)
+    defs = definitions()
+    with connect() as conn:
+        return _launch(request, defs, conn)
+
+
+def _launch(request: MaterializeRequest, defs: Definitions, conn: psycopg.Connection
+            ) -> dict[str, Any]:
     from talentflow.engine.flow import _selection
     from talentflow.engine.run import observe_all, root_keys, sources_of
     from talentflow.partitions import InvalidPartitionKey
 
-    _check_token(authorization)
-    defs = definitions()
     try:
         selected = defs.select(request.assets, upstream=request.upstream,
                                downstream=request.downstream)

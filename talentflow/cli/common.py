@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import typer
@@ -99,3 +100,43 @@ def print_report(report, *, as_json: bool = False) -> None:
                 return
             typer.echo(f"  failed {r.asset}[{key!r}]: {error}")
             shown += 1
+
+
+@contextmanager
+def progress_bar() -> Iterator[None]:
+    """A live bar per asset (keys done, cached, failed, ETA) on a terminal; the engine's
+    progress lines when stderr is not one (a log file, CI, a test)."""
+    if not sys.stderr.isatty():
+        show_progress()
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from talentflow.engine.run import PROGRESS
+
+    bars: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("cached {task.fields[cached]}  failed {task.fields[failed]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        def listen(p: Any) -> None:
+            if p.asset not in bars:
+                bars[p.asset] = bar.add_task(p.asset, total=max(p.total, 1), cached=0,
+                                             failed=0)
+            bar.update(bars[p.asset], total=max(p.total, 1),
+                       completed=p.done + p.failed + p.blocked, cached=p.cached,
+                       failed=p.failed)
+
+        token = PROGRESS.set(listen)
+        try:
+            yield
+        finally:
+            PROGRESS.reset(token)

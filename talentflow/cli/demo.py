@@ -7,7 +7,7 @@ import time
 import typer
 
 from talentflow import config
-from talentflow.cli.common import print_report, show_progress
+from talentflow.cli.common import print_report, progress_bar
 
 
 def demo(
@@ -44,11 +44,11 @@ def demo(
         return
     typer.echo(f"running the talent pipeline (Prefect flow talent-batch) over "
                f"{sum(todo.values())} missing, stale or failed partition(s) ...")
-    show_progress()
     from flows.batch import talent_batch
     from talentflow.engine.flow import report_from_dict
 
-    report = report_from_dict(talent_batch())
+    with progress_bar():
+        report = report_from_dict(talent_batch())
     print_report(report)
     from talentflow.costs.reports import run_summary
     from talentflow.db import connect

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from talentflow.cli.common import (
     definitions,
     fail,
     print_report,
-    show_progress,
+    progress_bar,
 )
 
 app = typer.Typer(
@@ -242,12 +243,11 @@ def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = Non
     from talentflow.engine.definitions import UnknownAsset
     from talentflow.partitions import InvalidPartitionKey
 
-    if not as_json:
-        show_progress()
     try:
-        report = materialize(defs, names, keys=keys or None, key_from=start, key_to=end,
-                             prefix=prefix, partition_set=partition_set, only=only,
-                             upstream=upstream, downstream=downstream)
+        with nullcontext() if as_json else progress_bar():
+            report = materialize(defs, names, keys=keys or None, key_from=start, key_to=end,
+                                 prefix=prefix, partition_set=partition_set, only=only,
+                                 upstream=upstream, downstream=downstream)
     except (InvalidPartitionKey, UnknownAsset, ValueError) as exc:
         raise fail(str(exc), 2) from None
     print_report(report, as_json=as_json)

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,29 @@ LEASE_ENV = "TALENTFLOW_CLAIM_LEASE_S"
 # asset this run changed, runs whatever states were asked for.
 _UPSTREAM_KINDS = frozenset({ReasonKind.INPUT_CHANGED, ReasonKind.INPUT_APPEARED,
                              ReasonKind.INPUT_MISSING, ReasonKind.ALL_OF_CHANGED})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one asset's stage stands (for a progress bar)."""
+
+    asset: str
+    total: int  # keys claimed for compute in this stage
+    done: int  # computed or cached
+    cached: int
+    failed: int
+    blocked: int
+
+
+# A front door (the CLI) listens here for progress; the run calls it after each batch.
+PROGRESS: ContextVar[Any] = ContextVar("talentflow_progress", default=None)
+
+
+def _report_progress(asset: str, total: int, report: AssetReport) -> None:
+    listener = PROGRESS.get()
+    if listener is not None:
+        listener(Progress(asset, total, len(report.done), len(report.cached),
+                          len(report.failed), len(report.blocked)))
 
 
 def _progress(msg: str, *args: Any) -> None:
@@ -414,8 +438,10 @@ class Run:
                          f"talentflow: lease expired on {len(got.taken_over)} key(s) of "
                          f"{a.name}; the run died")
         total = len(got.claimed)
+        _report_progress(a.name, total, report)
         for batch in _chunks(got.claimed, a.batch_size):
             self._batch(a, batch, by_key, report)
+            _report_progress(a.name, total, report)
             _progress("%s: %d/%d keys (%d cached, %d failed)", a.name,
                       len(report.done) + len(report.failed) + len(report.blocked), total,
                       len(report.cached), len(report.failed))

@@ -59,6 +59,13 @@ def test_clear_errors_for_unknown_things(db: str, client: TestClient) -> None:
     assert client.get("/costs").json() == []
 
 
+def _flow_runs() -> int:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as prefect:
+        return len(prefect.read_flow_runs(limit=200))
+
+
 def test_launch_checks_the_selection_then_creates_a_flow_run(
         db: str, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from uuid import UUID
@@ -70,22 +77,38 @@ def test_launch_checks_the_selection_then_creates_a_flow_run(
 
     load_rows(db)
     body = {"assets": ["normalized_candidates"], "partition_key": "c-1"}
-    missing = client.post("/materialize", json=body)
+    auth = {"Authorization": "Bearer s3cret"}
+    # No token configured on the server: changes are refused, never open by default.
+    refused = client.post("/materialize", json=body, headers=auth)
+    assert refused.status_code == 401 and "TALENTFLOW_API_TOKEN" in refused.json()["detail"]
+    monkeypatch.setenv("TALENTFLOW_API_TOKEN", "s3cret")
+    missing = client.post("/materialize", json=body, headers=auth)
     assert missing.status_code == 409 and "no deployment" in missing.json()["detail"]
 
     deployment_id = materialize_flow.to_deployment(name="materialize").apply()
-    bad = client.post("/materialize", json={**body, "partition_key": "c-404"})
+    bad = client.post("/materialize", json={**body, "partition_key": "c-404"}, headers=auth)
     assert bad.status_code == 422 and "not registered" in bad.json()["detail"]
-    unknown = client.post("/materialize", json={"assets": ["nope"]})
+    unknown = client.post("/materialize", json={"assets": ["nope"]}, headers=auth)
     assert unknown.status_code == 422 and "unknown asset 'nope'" in unknown.json()["detail"]
 
-    monkeypatch.setenv("TALENTFLOW_API_TOKEN", "s3cret")
+    before = _flow_runs()
     assert client.post("/materialize", json=body).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
     assert client.post("/materialize", json=body, headers=wrong).status_code == 401
-    ok = client.post("/materialize", json=body, headers={"Authorization": "Bearer s3cret"})
+    assert _flow_runs() == before  # a refused request changed nothing
+    ok = client.post("/materialize", json=body, headers=auth)
     assert ok.status_code == 201, ok.json()
     with get_client(sync_client=True) as prefect:
         run = prefect.read_flow_run(UUID(ok.json()["flow_run_id"]))
     assert run.deployment_id == deployment_id
     assert run.parameters == body
+
+
+def test_reads_are_open_unless_protected(db: str, client: TestClient,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.get("/assets").status_code == 200
+    monkeypatch.setenv("TALENTFLOW_API_TOKEN", "s3cret")
+    monkeypatch.setenv("TALENTFLOW_API_PROTECT_READS", "1")
+    assert client.get("/assets").status_code == 401
+    assert client.get("/costs", headers={"Authorization": "Bearer no"}).status_code == 401
+    assert client.get("/assets", headers={"Authorization": "Bearer s3cret"}).status_code == 200
