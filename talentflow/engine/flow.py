@@ -14,8 +14,8 @@ asset) and single-key runs are tagged `partition:<set>/<key>`.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import fields
 from typing import Any
 
@@ -44,9 +44,22 @@ from talentflow.partitions.status import STATES, counts
 FLOW_NAME = "materialize"
 RUN_ARTIFACT_KEY = "materialize-run"
 STATUS_ARTIFACT_KEY = "partition-status"
-# The Definitions object of an in-process call (Python API, CLI): flow parameters must be
-# JSON, so the object travels beside them; a deployment run loads `definitions` instead.
-_CURRENT: ContextVar[Definitions | None] = ContextVar("talentflow_definitions", default=None)
+# The Definitions objects of in-process calls (Python API, CLI): flow parameters must be
+# JSON, so the call registers its object here and passes `definitions="in-process:<id>"`; a
+# deployment run names a module instead. (Not a context variable: Prefect may run a flow's
+# body with another thread's context.)
+_IN_PROCESS: dict[str, Definitions] = {}
+_IN_PROCESS_PREFIX = "in-process:"
+
+
+def _definitions(spec: str | None) -> Definitions:
+    if spec and spec.startswith(_IN_PROCESS_PREFIX):
+        try:
+            return _IN_PROCESS[spec]
+        except KeyError:
+            raise ValueError(f"definitions {spec!r} belong to a call that has ended (an "
+                             "in-process run cannot be retried from the Prefect UI)") from None
+    return load_definitions(spec)
 
 log = logging.getLogger("talentflow.engine")
 
@@ -220,7 +233,7 @@ def materialize_flow(
     partition_key / partition_keys / key_from..key_to / prefix: which keys (default all);
     only: which states run (default missing, stale, failed); definitions: `module:attr`.
     """
-    defs = _CURRENT.get() or load_definitions(definitions)
+    defs = _definitions(definitions)
     return run_in_flow(
         defs, assets, partition_key=partition_key, partition_keys=partition_keys,
         key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
@@ -275,13 +288,14 @@ def materialize(
             root_keys(conn, [a for a in selected if not a.source] or selected, sel)
     if skip_if_up_to_date and not pending(bound, selected, sel, observe=False):
         return RunReport(None)
-    token = _CURRENT.set(defs)
+    spec = f"{_IN_PROCESS_PREFIX}{uuid.uuid4().hex}"
+    _IN_PROCESS[spec] = defs
     try:
         result = materialize_flow(
             assets=names, partition_key=partition_key, partition_keys=list(keys or []) or None,
             key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
-            only=list(only), upstream=upstream, downstream=downstream,
+            only=list(only), upstream=upstream, downstream=downstream, definitions=spec,
         )
     finally:
-        _CURRENT.reset(token)
+        _IN_PROCESS.pop(spec, None)
     return report_from_dict(result)

@@ -432,6 +432,10 @@ class Run:
             todo, by_key = self._plan(conn, a, keys, states, narrowed, report)
             got = claims.claim(conn, a.name, todo, holder=self.holder,
                                flow_run_id=self.flow_run_id, lease_s=self.lease_s)
+            if got.claimed:
+                # Plan again under the claim: another run may have finished these keys
+                # between our plan and our claim; computing them again would be a duplicate.
+                self._recheck(conn, a, got, by_key, report)
         report.held.update(got.held)
         if got.taken_over:
             mark_crashed(list(got.taken_over.values()),
@@ -446,6 +450,19 @@ class Run:
                       len(report.done) + len(report.failed) + len(report.blocked), total,
                       len(report.cached), len(report.failed))
         report.seconds = round(report.seconds + time.perf_counter() - t0, 3)
+
+    def _recheck(self, conn: psycopg.Connection, a: Asset, got: claims.Claimed,
+                 by_key: dict[str, KeyStatus], report: AssetReport) -> None:
+        now = {s.key: s for s in status(conn, a, got.claimed, ignore_holder=self.holder)}
+        done = [k for k in got.claimed if now[k].status == "materialized"]
+        if not done:
+            return
+        with conn.transaction():
+            claims.release(conn, a.name, done, self.holder)
+        report.up_to_date += len(done)
+        gone = set(done)
+        got.claimed = [k for k in got.claimed if k not in gone]
+        by_key.update({k: now[k] for k in got.claimed})
 
     # -- one batch ---------------------------------------------------------------------------
 

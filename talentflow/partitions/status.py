@@ -116,6 +116,7 @@ _CLAIM_JOIN = """
                c.heartbeat_at + c.lease_seconds * interval '1 second' < now() AS expired
         FROM partition_claims c
         WHERE c.asset = %(asset)s AND c.partition_key = s.key
+          AND c.holder IS DISTINCT FROM %(ignore_holder)s::text
     ) c ON true"""
 
 
@@ -178,6 +179,7 @@ def _query(selection: str, detail: bool) -> str:
 
 def _params(asset: Asset, extra: dict[str, object]) -> dict[str, object]:
     return {
+        "ignore_holder": None,
         "asset": asset.name,
         # Source assets have no code of their own to go stale.
         "code": None if asset.source else asset.code_version,
@@ -234,11 +236,15 @@ def status(
     keys: Sequence[str] | None = None,
     *,
     propagate: bool = False,
+    ignore_holder: str | None = None,
 ) -> list[KeyStatus]:
-    """The status of each selected key (default: every key of the asset's set), in order."""
+    """The status of each selected key (default: every key of the asset's set), in order.
+
+    `ignore_holder`: the status as if that holder's claims did not exist (a run checking,
+    under its own claims, what the others recorded meanwhile)."""
     if propagate:
         return _propagated(conn, asset, keys, {})
-    return _direct(conn, asset, keys)
+    return _direct(conn, asset, keys, ignore_holder)
 
 
 def status_all(
@@ -266,10 +272,11 @@ def _propagated(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | No
     return rows
 
 
-def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None
-            ) -> list[KeyStatus]:
+def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
+            ignore_holder: str | None = None) -> list[KeyStatus]:
     """The one-query, one-hop status."""
     selection, extra = _selection(conn, asset, keys)
+    extra = {**extra, "ignore_holder": ignore_holder}
     # prepare=False: a prepared statement may switch to a generic plan; these queries are
     # planned for the values at hand (the plan shape is safe either way, see _query).
     rows = conn.execute(_query(selection, detail=True), _params(asset, extra),

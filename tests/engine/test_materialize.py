@@ -188,3 +188,87 @@ def test_task_runs_are_named_after_asset_and_keys_and_logs_carry_the_key(
     assert names == ["clean[k-1…k-2 (2 keys)]", "report[k-1…k-2 (2 keys)]"]
     messages = [log.message for log in logs]
     assert "[report k-2] length 2" in messages
+
+
+def test_two_runs_racing_over_the_same_keys_compute_each_key_once(project: Project) -> None:
+    """A batch run and a single-key run at once: claims, and a plan repeated under the claim,
+    mean no key is computed twice — whoever gets a key first does it, the other skips it."""
+    import threading
+    import time
+
+    from talentflow.engine import Definitions, asset
+
+    project.add_rows(ROWS)
+    raw = project.defs.get("raw")
+    computed: list[str] = []
+    lock = threading.Lock()
+
+    @asset(partitions=raw.partitions, batch_size=2)
+    def slow(ctx, raw: dict) -> dict:
+        time.sleep(0.3)  # long enough for the other run to plan and try to claim
+        with lock:
+            computed.extend(ctx.keys)
+        return {k: v.strip() for k, v in raw.items()}
+
+    defs = Definitions(assets=[raw, slow])
+    errors: list[BaseException] = []
+    flow_runs()  # the ephemeral Prefect API up before three runs ask for it at once
+
+    def run(**kw) -> None:
+        try:
+            materialize(defs, ["slow"], **kw)
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run), threading.Thread(target=run, kwargs={
+        "keys": ["k-1", "k-7"]}), threading.Thread(target=run)]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(computed) == sorted(ROWS)  # every key once, none twice
+    from talentflow.db import connect
+
+    with connect() as conn:
+        assert {s.status for s in status(conn, defs.get("slow"))} == {"materialized"}
+
+
+def test_a_key_finished_between_plan_and_claim_is_not_computed_again(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run B plans while a key is missing, run A then computes it, B claims it: B must see,
+    under its claim, that the key is now fresh (the plan is repeated after claiming)."""
+    import threading
+
+    from talentflow.engine import run as engine_run
+
+    project.add_rows({"k-1": " one "})
+    planned = engine_run.Run._plan
+    b_planned, a_done = threading.Event(), threading.Event()
+
+    def plan(self, conn, a, *args, **kwargs):
+        out = planned(self, conn, a, *args, **kwargs)
+        if threading.current_thread().name == "run-b" and a.name == "clean":
+            b_planned.set()
+            assert a_done.wait(60), "run A never finished"
+        return out
+
+    monkeypatch.setattr(engine_run.Run, "_plan", plan)
+    flow_runs()
+    errors: list[BaseException] = []
+
+    def run_b() -> None:
+        try:
+            materialize(project.defs, ["clean"], skip_if_up_to_date=False)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    b = threading.Thread(target=run_b, name="run-b")
+    b.start()
+    assert b_planned.wait(60)
+    materialize(project.defs, ["clean"])  # run A, in this thread
+    a_done.set()
+    b.join(60)
+    assert not errors, errors
+    assert project.computed("clean") == ["k-1"]
