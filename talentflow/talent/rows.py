@@ -5,9 +5,14 @@ One pydantic model per entity. The rules exist for the tables and the pipeline b
 - ids become partition keys (and file names, URLs, Prefect parameters), hence the narrow pattern;
 - PostgreSQL `text`/`jsonb` cannot hold NUL characters or lone UTF-16 surrogates, so those are
   rejected here with a reason instead of failing the whole COPY later;
-- texts are bounded (an LLM and an embedder read them) and the reason carries the real length;
+- limits are generous and documented in docs/ingest.md. Short texts (names, titles, companies,
+  locations) longer than `MAX_SHORT_CHARS` are cut to it, not rejected: the cut is reported
+  through the validation context (see `validate`). Long texts (CV, job description) are kept up
+  to `MAX_TEXT_BYTES` (the normalizer reads only the first 20,000 characters anyway); beyond
+  it the row is rejected with the real size. Ids and emails keep strict limits: an id is a
+  partition key, and a 400-character "email" is not an email;
 - values are stored verbatim: nothing is stripped or rewritten, except that an empty optional
-  field (`""`, common in CSV) means "absent" and becomes NULL;
+  field (`""`, common in CSV) means "absent" and becomes NULL, and the cut above;
 - columns the table does not have go into `extra` (jsonb), so no input is silently lost.
 
 Types are strict: a JSON number where a string belongs is an error, not coerced.
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, ClassVar
+import unicodedata
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -26,18 +32,21 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-MAX_TEXT_CHARS = 50_000  # cv_text, description
-MAX_SHORT_CHARS = 200  # names, titles, companies, locations
-MAX_EMAIL_CHARS = 320  # RFC 5321: 64 + 1 + 255
-MAX_EXTRA_CHARS = 50_000  # `extra` serialized as JSON
+MAX_ID_CHARS = 64  # ids: longer is rejected
+ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}$"
+MAX_SHORT_CHARS = 200  # names, titles, companies, locations: longer is CUT to this, not rejected
+MAX_EMAIL_CHARS = 320  # RFC 5321: 64 + 1 + 255; longer is rejected
+MAX_TEXT_BYTES = 1_000_000  # cv_text, description, UTF-8 bytes (1 MB); longer is rejected
+MAX_EXTRA_BYTES = 1_000_000  # `extra` serialized as JSON, UTF-8 bytes (1 MB); larger is rejected
 
 # Columns PostgreSQL maintains itself; a re-ingested export carries them, and they must neither
 # land in `extra` nor make an unchanged row look changed.
-SERVER_COLUMNS = frozenset({"content_hash", "change_seq", "created_at", "updated_at"})
+SERVER_COLUMNS = frozenset({"content_hash", "change_seq", "change_xid", "created_at",
+                            "updated_at"})
 
 _ID_RE = re.compile(ID_PATTERN)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -71,6 +80,71 @@ def _bounded(limit: int):
         return value
 
     return check
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit / 1_000_000:g} MB"
+
+
+def _utf8_size(value: str) -> int:
+    # A character takes 1 to 4 bytes: skip the encoding when the answer is clear anyway.
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
+def _text_size(limit: int):
+    def check(value: str) -> str:
+        if len(value) * 4 > limit:
+            size = _utf8_size(value)
+            if size > limit:
+                raise ValueError(f"text too long: {size:,} bytes > {_megabytes(limit)} "
+                                 f"(limit {limit:,} bytes)")
+        return value
+
+    return check
+
+
+class Cut(NamedTuple):
+    """A value cut to its limit during validation: which field, how long it was, what is kept."""
+
+    field: str
+    length: int
+    kept: int
+
+
+# Characters that belong to the one before them: a cut must not separate them from it.
+_JOINERS = frozenset("\u200c\u200d\u034f") | {chr(c) for c in range(0xFE00, 0xFE10)} | {
+    chr(c) for c in range(0x1F3FB, 0x1F400)} | {chr(c) for c in range(0xE0100, 0xE01F0)}
+
+
+def _attached(char: str) -> bool:
+    return char in _JOINERS or unicodedata.category(char) in ("Mn", "Me", "Mc")
+
+
+def cut_text(value: str, limit: int) -> str:
+    """`value` cut to at most `limit` characters, without splitting a character from the
+    accents, joiners or modifiers that follow it (falls back to a hard cut if it must)."""
+    if len(value) <= limit:
+        return value
+    end = limit
+    while end > 0 and (_attached(value[end]) or value[end - 1] in "\u200d\u200c"):
+        end -= 1
+    return value[:end] if end > 0 else value[:limit]
+
+
+def _cut_to(limit: int):
+    def cut(value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or len(value) <= limit:
+            return value
+        short = cut_text(value, limit)
+        if not short.strip():
+            raise ValueError(f"too long ({len(value):,} characters) and its first {limit:,} "
+                             "characters are blank")
+        cuts = info.context.get("cuts") if isinstance(info.context, dict) else None
+        if cuts is not None:
+            cuts.append(Cut(info.field_name or "?", len(value), len(short)))
+        return short
+
+    return cut
 
 
 def _not_blank(value: str) -> str:
@@ -117,25 +191,26 @@ def _valid_extra(value: dict[str, Any]) -> dict[str, Any]:
     if not value:
         return value
     _storable_json(value)
-    text = json.dumps(value, ensure_ascii=False)
-    if len(text) > MAX_EXTRA_CHARS:
-        raise ValueError(f"too large: {len(text):,} characters as JSON "
-                         f"(limit {MAX_EXTRA_CHARS:,})")
+    size = _utf8_size(json.dumps(value, ensure_ascii=False))
+    if size > MAX_EXTRA_BYTES:
+        raise ValueError(f"too large: {size:,} bytes as JSON > {_megabytes(MAX_EXTRA_BYTES)} "
+                         f"(limit {MAX_EXTRA_BYTES:,} bytes)")
     return value
 
 
 Id = Annotated[str, AfterValidator(_valid_id)]
 ShortText = Annotated[
     str, AfterValidator(_storable), AfterValidator(_not_blank),
-    AfterValidator(_bounded(MAX_SHORT_CHARS)),
+    AfterValidator(_cut_to(MAX_SHORT_CHARS)),
 ]
 OptionalShortText = Annotated[
-    str | None, BeforeValidator(_empty_is_none), AfterValidator(
-        lambda v: v if v is None else _bounded(MAX_SHORT_CHARS)(_storable(v))),
+    str | None, BeforeValidator(_empty_is_none),
+    AfterValidator(lambda v: v if v is None else _storable(v)),
+    AfterValidator(_cut_to(MAX_SHORT_CHARS)),
 ]
 LongText = Annotated[
     str, AfterValidator(_storable), AfterValidator(_not_blank),
-    AfterValidator(_bounded(MAX_TEXT_CHARS)),
+    AfterValidator(_text_size(MAX_TEXT_BYTES)),
 ]
 Email = Annotated[
     str | None, BeforeValidator(_empty_is_none), AfterValidator(
@@ -240,9 +315,11 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate(entity: str, record: dict[str, Any]) -> SourceRow:
-    """The validated row, or RowError with the reason."""
+def validate(entity: str, record: dict[str, Any], cuts: list[Cut] | None = None) -> SourceRow:
+    """The validated row, or RowError with the reason. Values cut to their limit (short texts
+    past `MAX_SHORT_CHARS`) are appended to `cuts` when it is given."""
     try:
-        return ROW_MODELS[entity].model_validate(record)
+        return ROW_MODELS[entity].model_validate(
+            record, context=None if cuts is None else {"cuts": cuts})
     except ValidationError as exc:
         raise RowError(explain(exc)) from None

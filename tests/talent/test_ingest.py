@@ -4,16 +4,19 @@ and reason, re-ingest changes nothing, edits update, and content is stored verba
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from talentflow import config
 from talentflow.talent import generate as gen
 from talentflow.talent.ingest import IngestError, ingest
-from talentflow.talent.rows import MAX_TEXT_CHARS
+from talentflow.talent.rows import MAX_SHORT_CHARS, MAX_TEXT_BYTES
 
 
 def _cand(i: int | str, **over) -> dict:
@@ -70,7 +73,7 @@ def test_every_kind_of_bad_row_is_quarantined_with_line_and_reason(
         '{"id": "c-8", "name": "Raw\x00NUL", "cv_text": "x"}',  # 8 raw NUL byte
         _cand("bad id!"),                                       # 9 id pattern
         _cand(1, name="Second c-1"),                            # 10 duplicate id
-        _cand(11, cv_text="x" * (MAX_TEXT_CHARS + 1)),          # 11 too long
+        _cand(11, cv_text="x" * (MAX_TEXT_BYTES + 1)),          # 11 too long
         '{"id": "c-12", "name": "N", "cv_text": NaN}',          # 12 NaN is not JSON
         _cand(13, name="   "),                                  # 13 blank required
         _cand(14, email="not-an-email"),                        # 14 bad email
@@ -89,7 +92,8 @@ def test_every_kind_of_bad_row_is_quarantined_with_line_and_reason(
     assert reasons[8] == "line contains a NUL byte"
     assert "'bad id!' is not a valid id" in reasons[9]
     assert reasons[10] == "duplicate id 'c-1' (first seen on line 1)"
-    assert reasons[11] == "cv_text: too long: 50,001 characters (limit 50,000)"
+    assert reasons[11] == ("cv_text: text too long: 1,000,001 bytes > 1 MB "
+                           "(limit 1,000,000 bytes)")
     assert reasons[12] == "malformed JSON: NaN is not valid JSON"
     assert reasons[13] == "name: must not be empty"
     assert reasons[14] == "email: 'not-an-email' is not an email address"
@@ -185,18 +189,22 @@ def test_csv_bad_rows_report_the_line_the_record_starts_on(db: str, tmp_path: Pa
         ("j-3,Too,many,fields,here,x,y",)]
 
 
-def test_text_limit_is_inclusive_and_reports_the_real_length(db: str, tmp_path: Path) -> None:
+def test_text_limit_is_inclusive_and_reports_the_real_size(db: str, tmp_path: Path) -> None:
+    # The limit is on UTF-8 bytes: 'é' takes two.
     path = _jsonl(tmp_path / "big.jsonl", [
-        _cand(1, cv_text="a" * MAX_TEXT_CHARS),
-        _cand(2, cv_text="b" * 1_234_567),
-        _cand(3, name="n" * 201),
+        _cand(1, cv_text="a" * MAX_TEXT_BYTES),
+        _cand(2, cv_text="é" * (MAX_TEXT_BYTES // 2)),
+        _cand(3, cv_text="b" * 1_234_567),
+        _cand(4, cv_text="é" * (MAX_TEXT_BYTES // 2) + "x"),
     ])
     report = ingest(path)
-    assert report.inserted == 1
+    assert report.inserted == 2
     assert report.problems == [
-        (2, "cv_text: too long: 1,234,567 characters (limit 50,000)"),
-        (3, "name: too long: 201 characters (limit 200)"),
+        (3, "cv_text: text too long: 1,234,567 bytes > 1 MB (limit 1,000,000 bytes)"),
+        (4, "cv_text: text too long: 1,000,001 bytes > 1 MB (limit 1,000,000 bytes)"),
     ]
+    assert _rows(db, "SELECT id, length(cv_text) FROM candidates ORDER BY id") == [
+        ("c-1", MAX_TEXT_BYTES), ("c-2", MAX_TEXT_BYTES // 2)]
 
 
 NASTY = [
@@ -211,7 +219,8 @@ NASTY = [
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_content_is_stored_verbatim(db: str, tmp_path: Path, fmt: str) -> None:
-    rows = [_cand(i, name=text[:200], cv_text=text, location=text[:200])
+    rows = [_cand(i, name=text[:MAX_SHORT_CHARS], cv_text=text,
+                  location=text[:MAX_SHORT_CHARS])
             for i, text in enumerate(NASTY, 1)]
     path = tmp_path / f"nasty.{fmt}"
     (gen.write_jsonl if fmt == "jsonl" else gen.write_csv)(rows, path)
@@ -244,6 +253,11 @@ def test_unreadable_files_raise_naming_the_file_and_load_nothing(
     with pytest.raises(IngestError, match=r"latin1\.jsonl: not UTF-8 text .* on line 2"):
         ingest(latin1)
     assert _rows(db, "SELECT count(*) FROM candidates") == [(0,)]  # line 1 rolled back
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_bytes((json.dumps(_cand(1)) + "\n").encode("utf-16"))
+    with pytest.raises(IngestError, match=r"utf16\.jsonl: UTF-16/UTF-32 text"):
+        ingest(utf16)
+    assert _rows(db, "SELECT count(*) FROM candidates") == [(0,)]
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(IngestError, match="is a directory"):
         ingest(tmp_path / "dir.csv")
@@ -286,3 +300,289 @@ def test_spreadsheet_csv_with_bom_and_crlf(db: str, tmp_path: Path) -> None:
         ("c-1", "Zoë", None, "Lisbon", "two\r\nlines"),
         ("c-2", "Ana", "ana@example.com", None, "one line"),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input never costs a good row: each case checks that every good row is loaded exactly
+# once and every bad line is quarantined exactly once, with a useful reason.
+# --------------------------------------------------------------------------------------------
+
+CAND_HEADER = "id,name,email,location,cv_text"
+
+
+def _csv_line(*values: str) -> str:
+    """One CSV record as csv.writer writes it (quoted where needed), without line ending."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)  # "\n": quote fields holding one
+    return out.getvalue().removesuffix("\n")
+
+
+def _csv_text(lines: list[str], header: str = CAND_HEADER, end: str = "\n") -> str:
+    return "".join(f"{line}{end}" for line in [header, *lines])
+
+
+def _assert_outcome(db: str, report, good: dict[str, tuple[str, str]],
+                    bad: dict[int, str]) -> None:
+    """`good`: id -> (name, cv_text) as stored; `bad`: line -> a part of its reason."""
+    stored = _rows(db, "SELECT id, name, cv_text FROM candidates")
+    assert {r[0]: (r[1], r[2]) for r in stored} == good
+    assert len(stored) == len(good) == report.inserted + report.updated + report.unchanged
+    lines = [line for line, _ in report.problems]
+    assert sorted(lines) == sorted(bad), report.problems  # each bad line exactly once
+    for line, reason in report.problems:
+        assert bad[line] in reason, (line, reason)
+    in_table = _rows(db, "SELECT line, reason FROM quarantine ORDER BY line")
+    assert in_table == sorted(report.problems)
+
+
+def test_an_unclosed_quote_costs_only_its_own_line(db: str, tmp_path: Path) -> None:
+    """The issue's first case: the good row after the unclosed quote is loaded, and the
+    quarantine holds the bad line alone."""
+    path = tmp_path / "c.csv"
+    bad_line = 'c-2,Broken,,Berlin,"Python developer, never closed'
+    path.write_text(_csv_text([
+        "c-1,Ann,,Berlin,First CV",                              # 2
+        bad_line,                                                # 3 unclosed in cv_text
+        "c-3,Bob,,Paris,Second CV",                              # 4 good: must load
+        'c-4,"Unclosed name,,Rome,cv',                           # 5 unclosed in name
+        _csv_line("c-5", "Cleo", "", "", "multi\nline, CV"),     # 6-7 good, multi-line
+        'c-6,Dan,,Oslo,"open again',                             # 8 unclosed, at the end
+    ]), encoding="utf-8")
+    report = ingest(path)
+    _assert_outcome(db, report, {
+        "c-1": ("Ann", "First CV"), "c-3": ("Bob", "Second CV"),
+        "c-5": ("Cleo", "multi\nline, CV"),
+    }, {
+        3: "unclosed quote in field 'cv_text'",
+        5: "unclosed quote in field 'name'",
+        8: "unclosed quote in field 'cv_text'",
+    })
+    assert dict(report.problems)[3] == "unclosed quote in field 'cv_text'"
+    assert dict(report.problems)[8] == ("unclosed quote in field 'cv_text' (no closing quote "
+                                        "before the end of the file)")
+    assert _rows(db, "SELECT raw FROM quarantine WHERE line = 3") == [(bad_line,)]
+    assert report.rows == 6
+    again = ingest(path)
+    assert (again.unchanged, again.quarantine_added, again.problems) == (3, 0, report.problems)
+
+
+def test_multi_line_quoted_texts_still_load(db: str, tmp_path: Path) -> None:
+    cv = "Skills: Python, Go, SQL, Docker, Kubernetes\n2019,Acme,Berlin,Engineer,Python\n\nEnd."
+    path = tmp_path / "c.csv"
+    path.write_text(_csv_text([
+        _csv_line("c-1", "Ann", "", "Berlin", cv),                        # 2-5
+        _csv_line("c-2", 'Bob "the builder"', "bob@example.com", "", 'He said "hi",\nbye'),
+        _csv_line("c-3", "Cleo", "not-an-email", "", "Line one\nline two"),  # 8-9 bad email
+        "c-4,Dan,,,plain",                                                  # 10
+    ]), encoding="utf-8")
+    report = ingest(path)
+    _assert_outcome(db, report, {
+        "c-1": ("Ann", cv), "c-2": ('Bob "the builder"', 'He said "hi",\nbye'),
+        "c-4": ("Dan", "plain"),
+    }, {8: "email: 'not-an-email' is not an email address"})
+    # The invalid multi-line record is quarantined once, as a whole.
+    assert _rows(db, "SELECT raw FROM quarantine") == [
+        ('c-3,Cleo,not-an-email,,"Line one\nline two"',)]
+
+
+def test_each_malformed_csv_line_costs_only_itself(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(_csv_text([
+        "c-1,Ann,,,cv one",                       # 2
+        'c-2,"Bad "quote",,,cv',                  # 3 stray quote
+        "c-3,Nul\x00here,,,cv",                   # 4 NUL byte
+        "   ",                                    # 5 whitespace only: skipped
+        "",                                       # 6 blank: skipped
+        "c-4,Bob,,,cv four,,",                    # 7 trailing empty fields: fine
+        "c-5,Too,many,fields,here,x",             # 8
+        "c-6,Too few",                            # 9
+        "c-7,Lone\rCR,,,cv",                      # 10 CR inside an unquoted field
+        ",,,,",                                   # 11 all empty
+        "c-8,Cleo,,,last line without newline",   # 12
+    ]).removesuffix("\n").encode())
+    report = ingest(path)
+    _assert_outcome(db, report, {
+        "c-1": ("Ann", "cv one"), "c-4": ("Bob", "cv four"),
+        "c-8": ("Cleo", "last line without newline"),
+    }, {
+        3: "malformed CSV: stray quote in field 'name'",
+        4: "line contains a NUL byte",
+        8: "row has 6 fields but the header has 5",
+        9: "row has 2 fields but the header has 5",
+        10: "carriage return",
+        11: "is not a valid id",
+    })
+    assert _rows(db, "SELECT raw FROM quarantine WHERE line = 4") == [
+        ("c-3,Nul\\u0000here,,,cv",)]
+
+
+def test_crlf_bom_and_header_quirks(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff\r\n"                                         # 1 BOM, blank
+                     " id , name,email,location,cv_text,seniority,\r\n"   # 2 spaces, comma
+                     'c-1,Ann,,,"two\r\nlines",senior,\r\n'               # 3-4
+                     'c-2,Bad,,,"unclosed,\r\n'                            # 5
+                     "c-3,Bob,,,fine,\r\n".encode())                       # 6
+    report = ingest(path)
+    _assert_outcome(db, report, {"c-1": ("Ann", "two\r\nlines"), "c-3": ("Bob", "fine")},
+                    {5: "unclosed quote in field 'cv_text'"})
+    assert _rows(db, "SELECT id, extra FROM candidates ORDER BY id") == [
+        ("c-1", {"seniority": "senior"}), ("c-3", {"seniority": ""})]
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(CAND_HEADER + "\n", encoding="utf-8")
+    assert (ingest(header_only).rows, ingest(header_only).problems) == (0, [])
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("id,name,cv_txt\nc-1,Ann,cv\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"^cannot ingest .*unknown\.csv: header lacks "
+                                          r"required column\(s\) cv_text \(header: id, name, "
+                                          r"cv_txt\)$"):
+        ingest(unknown, entity="candidates")
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,name,name,cv_text\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="duplicate column"):
+        ingest(dup)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(IngestError, match="no header row"):
+        ingest(blank, entity="candidates")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_line_that_is_not_utf8_in_a_utf8_file_is_quarantined(
+        db: str, tmp_path: Path, fmt: str) -> None:
+    good = [_cand(1, name="Zoë"), _cand(3)]  # "Zoë": the file is UTF-8, this line is not
+    if fmt == "csv":
+        first, last = (_csv_line(*(r[k] for k in CAND_HEADER.split(","))).encode()
+                       for r in good)
+        lines = [CAND_HEADER.encode(), first, b"c-2,M\xfcller,,,cv", last]
+    else:
+        first, last = (json.dumps(r, ensure_ascii=False).encode() for r in good)
+        lines = [first, b'{"id": "c-2", "name": "M\xfcller", "cv_text": "cv"}', last]
+    path = tmp_path / f"c.{fmt}"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = ingest(path)
+    bad_line = 2 if fmt == "jsonl" else 3
+    _assert_outcome(db, report, {r["id"]: (r["name"], r["cv_text"]) for r in good},
+                    {bad_line: "not UTF-8 text: invalid byte 0xfc"})
+    assert _rows(db, "SELECT raw FROM quarantine") == [
+        ("c-2,M\\xfcller,,,cv" if fmt == "csv"
+         else '{"id": "c-2", "name": "M\\xfcller", "cv_text": "cv"}',)]
+    latin1 = tmp_path / f"latin1.{fmt}"
+    latin1.write_bytes(path.read_bytes().replace("Zoë".encode(), "Zoë".encode("latin-1")))
+    with pytest.raises(IngestError, match=r"not UTF-8 text .* probably Latin-1"):
+        ingest(latin1)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_long_name_is_cut_not_rejected_and_the_report_says_so(
+        db: str, tmp_path: Path, fmt: str) -> None:
+    """The issue's second case: a 500-character name loads, cut to the documented limit."""
+    long_name = "Maria " + "x" * 494
+    accent = "a" + "e\u0301" * 150  # 301 characters; character 201 is an accent: the cut
+    # must not separate it from its e
+    rows = [_cand(1, name=long_name), _cand(2, name=accent, location="L" * 250), _cand(3)]
+    path = tmp_path / f"c.{fmt}"
+    (gen.write_jsonl if fmt == "jsonl" else gen.write_csv)(rows, path)
+    report = ingest(path)
+    line = 1 if fmt == "jsonl" else 2
+    assert (report.inserted, report.quarantined, report.cut) == (3, 0, 3)
+    assert report.warnings == [
+        (line, f"name cut to {MAX_SHORT_CHARS} characters (was 500)"),
+        (line + 1, "name cut to 199 characters (was 301)"),
+        (line + 1, f"location cut to {MAX_SHORT_CHARS} characters (was 250)"),
+    ]
+    assert "3 values cut to the length limit" in report.summary()
+    assert _rows(db, "SELECT id, name, location FROM candidates ORDER BY id") == [
+        ("c-1", long_name[:MAX_SHORT_CHARS], "Berlin, Germany"),
+        ("c-2", accent[:199], "L" * MAX_SHORT_CHARS),
+        ("c-3", "Person 3", "Berlin, Germany"),
+    ]
+    again = ingest(path)
+    assert (again.unchanged, again.cut, again.quarantined) == (3, 3, 0)
+    assert "value" not in ingest(_jsonl(tmp_path / "short.jsonl", [_cand(4)])).summary()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_huge_text_is_quarantined_with_its_size(db: str, tmp_path: Path, fmt: str) -> None:
+    big, kept = "x" * 5_000_000, "y" * 900_000
+    rows = [_cand(1), _cand(2, cv_text=big), _cand(3, cv_text=kept)]
+    path = tmp_path / f"c.{fmt}"
+    (gen.write_jsonl if fmt == "jsonl" else gen.write_csv)(rows, path)
+    report = ingest(path)
+    line = 2 if fmt == "jsonl" else 3
+    _assert_outcome(db, report, {"c-1": ("Person 1", rows[0]["cv_text"]),
+                                 "c-3": ("Person 3", kept)},
+                    {line: "cv_text: text too long: 5,000,000 bytes > 1 MB"})
+    raw, sha = _rows(db, "SELECT raw, raw_sha256 FROM quarantine")[0]
+    assert raw.endswith("characters]") and len(raw) < 1_000_100  # head kept, marked
+    assert len(sha) == 64
+    extra = ingest(_jsonl(tmp_path / "extra.jsonl", [_cand(4, notes="n" * 1_000_000)]))
+    assert extra.problems == [(1, "extra: too large: 1,000,013 bytes as JSON > 1 MB (limit "
+                                  "1,000,000 bytes)")]
+
+
+def test_the_documented_limits_are_the_enforced_ones() -> None:
+    from talentflow.talent import rows
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text()
+    assert f"| {rows.MAX_SHORT_CHARS} characters |" in doc
+    assert f"{rows.MAX_TEXT_BYTES:,} bytes" in doc and f"{rows.MAX_EXTRA_BYTES:,} bytes" in doc
+    assert f"{rows.MAX_EMAIL_CHARS} characters" in doc
+    assert f"1 to {rows.MAX_ID_CHARS} characters" in doc
+    from talentflow.talent import ingest as module
+
+    assert f"{module.CSV_FIELD_LIMIT:,} characters" in doc
+    assert f"first {module.MAX_RAW_CHARS:,} characters" in doc
+
+
+# ---- property: random mixes of good rows and broken lines ---------------------------------
+
+_TEXT = st.text(alphabet='abz é,"-\n', min_size=1, max_size=30).filter(str.strip).map(
+    lambda t: t.replace("\n", "\n "))  # a line inside a text never starts like a row
+_BAD = {  # kind -> (line for id n, part of the reason)
+    "unclosed": (lambda n: f'b-{n},Bad,,Berlin,"unclosed, never closed',
+                 "unclosed quote in field 'cv_text'"),
+    "unclosed_name": (lambda n: f'b-{n},"Bad name,,Berlin,cv', "unclosed quote in field 'name'"),
+    "stray": (lambda n: f'b-{n},"Bad "quote",,Berlin,cv', "stray quote in field 'name'"),
+    "too_many": (lambda n: f"b-{n},Bad,,Berlin,cv,surplus", "row has 6 fields"),
+    "too_few": (lambda n: f"b-{n},Bad", "row has 2 fields"),
+    "nul": (lambda n: f"b-{n},Bad\x00,,Berlin,cv", "NUL byte"),
+    "latin1": (lambda n: f"b-{n},M\udcfcller,,Berlin,cv", "not UTF-8 text"),
+    "no_name": (lambda n: f"b-{n},,,Berlin,cv", "name: must not be empty"),
+    "email": (lambda n: f"b-{n},Bad,not-an-email,Berlin,cv", "is not an email address"),
+}
+_ITEMS = st.lists(st.one_of(
+    st.tuples(st.just("good"), st.one_of(_TEXT, st.just("N" * 250)), _TEXT),
+    st.tuples(st.sampled_from(sorted(_BAD))),
+    st.tuples(st.sampled_from(["blank", "spaces"])),
+), max_size=12)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(items=_ITEMS, crlf=st.booleans(), final_newline=st.booleans())
+def test_no_good_row_is_ever_lost_or_duplicated(db: str, tmp_path: Path, items: list[tuple],
+                                                crlf: bool, final_newline: bool) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute("TRUNCATE candidates, quarantine CASCADE")
+    end = "\r\n" if crlf else "\n"
+    lines, good, bad = [CAND_HEADER, _csv_line("z-0", "Zoë", "", "", "UTF-8 marker")], {}, {}
+    good["z-0"] = ("Zoë", "UTF-8 marker")
+    number = 3  # the next line's number
+    for n, item in enumerate(items):
+        if item[0] == "good":
+            name, cv = item[1], item[2]
+            lines.append(_csv_line(f"g-{n}", name, "", "Berlin", cv))
+            good[f"g-{n}"] = (name[:MAX_SHORT_CHARS], cv)
+        elif item[0] in _BAD:
+            make, reason = _BAD[item[0]]
+            lines.append(make(n))
+            bad[number] = reason
+        else:
+            lines.append("" if item[0] == "blank" else "   ")
+        number += lines[-1].count("\n") + 1
+    text = end.join(lines) + (end if final_newline else "")
+    path = tmp_path / "mix.csv"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    report = ingest(path)
+    _assert_outcome(db, report, good, bad)
