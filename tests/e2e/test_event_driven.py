@@ -194,10 +194,11 @@ def test_duplicate_events_for_one_change_start_one_run(served: Served, prefect_a
                                     "WHERE id = %s", (key,)).fetchone()
     same_change = dict(kind="candidate", set_name="candidates", key=key, change="registered",
                        data_version=version, change_seq=seq)
-    # Re-sent with fresh ids (another sender) and twice at once: all about the same change.
+    # Ten more events about the same change: re-sent ids, other senders, two at once.
     events.send([events.PartitionEvent(**same_change, source="duplicate-a"),
                  events.PartitionEvent(**same_change, source="duplicate-b")])
-    events.send([events.PartitionEvent(**same_change, source="duplicate-a")])
+    for i in range(8):
+        events.send([events.PartitionEvent(**same_change, source=f"duplicate-{i % 3}")])
     time.sleep(QUIET_S)
 
     assert len(runs_for(CANDIDATE_DEPLOYMENT, candidate_id=key)) == 1
