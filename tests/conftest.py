@@ -14,11 +14,20 @@ import pytest
 
 from talentflow import config
 
-# Before anything imports prefect: keep its state out of the user's home and give the
-# ephemeral API time to start on a cold machine (see PREFECT_NOTES: 20 s is not enough).
+# Before anything imports prefect: every test run gets its own Prefect home and state folder,
+# whatever the environment says — a developer's exported PREFECT_HOME or PREFECT_API_URL
+# must neither leak cached results into the suite nor receive the suite's runs. The e2e
+# tests start their own server and pass its URL explicitly. Also give the ephemeral API time
+# to start on a cold machine (see PREFECT_NOTES: 20 s is not enough).
 _SESSION_HOME = Path(os.environ.get("TALENTFLOW_TEST_HOME") or "/tmp") / f"tf-tests-{os.getpid()}"
 _SESSION_HOME.mkdir(parents=True, exist_ok=True)
-os.environ.setdefault("PREFECT_HOME", str(_SESSION_HOME / "prefect"))
+for _name in [n for n in os.environ if n.startswith("PREFECT_")
+              and n not in ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",)]:
+    del os.environ[_name]
+for _name in ("TALENTFLOW_DEFINITIONS", "TALENTFLOW_LLM_BLOCK", "TALENTFLOW_EMBEDDER_BLOCK",
+              "TALENTFLOW_API_TOKEN", "TALENTFLOW_BUDGET_RUN_USD", "TALENTFLOW_BUDGET_DAY_USD"):
+    os.environ.pop(_name, None)
+os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 os.environ["TALENTFLOW_HOME"] = str(_SESSION_HOME / "state")
 config.apply_runtime_defaults()
 
