@@ -41,11 +41,12 @@ def normalize_profiles(ctx: BatchContext, texts: dict[str, str], llm: LLMSetting
                 result = normalizer.normalize(texts[key], kind, entity_id=key)
             except NormalizationError as exc:
                 guard.spend(exc.usage)
-                if exc.usage.total_tokens:  # a bad answer is billed; a refused call is not
-                    calls.add(key, provider=exc.provider or llm.provider,
-                              model=exc.model or llm.model, usage=exc.usage,
-                              called_at=called_at, latency_s=time.perf_counter() - started,
-                              attempts=exc.attempts, error=str(exc))
+                # Every failure after all attempts is in the ledger with its attempts: a bad
+                # answer with the tokens it was billed, an unanswered call with none.
+                calls.add(key, provider=exc.provider or llm.provider,
+                          model=exc.model or llm.model, usage=exc.usage, called_at=called_at,
+                          latency_s=time.perf_counter() - started, attempts=exc.attempts,
+                          error=str(exc))
                 ctx.log_for(key).warning("%s", exc)
                 out[key] = KeyFailed(str(exc), {"attempts": exc.attempts,
                                                 "usage": usage_metadata(exc.usage)})

@@ -122,7 +122,7 @@ def test_rows_match_the_reported_usage_and_skipped_or_cached_keys_record_nothing
     assert "no LLM calls" in reports.run_summary(conn, reverted.flow_run_id)
 
 
-def test_billed_failures_are_recorded_and_unbilled_ones_are_not(
+def test_failures_are_recorded_with_their_attempts_and_billed_tokens(
     conn: psycopg.Connection, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_openai(monkeypatch, server)
@@ -145,7 +145,11 @@ def test_billed_failures_are_recorded_and_unbilled_ones_are_not(
         [bad_answer] * 2 + [server_error] * MAX_ATTEMPTS + [ok_key])
 
     ledger = {r["partition_key"]: r for r in ledger_rows(conn)}
-    assert sorted(ledger) == sorted([bad_answer, ok_key])
+    assert sorted(ledger) == sorted([bad_answer, server_error, ok_key])
+    unanswered = ledger[server_error]  # never answered: recorded, with nothing billed
+    assert unanswered["status"] == "failed" and unanswered["attempts"] == MAX_ATTEMPTS
+    assert (unanswered["prompt_tokens"], unanswered["completion_tokens"]) == (0, 0)
+    assert unanswered["cost_usd"] == 0 and "HTTP 500" in unanswered["error"]
     billed = server.responses[1].usage  # the prose answer; the 500 before it billed nothing
     failed = ledger[bad_answer]
     assert failed["status"] == "failed" and failed["attempts"] == 2
@@ -159,7 +163,7 @@ def test_billed_failures_are_recorded_and_unbilled_ones_are_not(
     assert ledger[ok_key]["cost_usd"] == _expected_cost(server.responses[-1].usage)
     assert {(r["flow_run_id"], r["task_run_id"]) for r in ledger.values()} == {
         (run.flow_run_id, ledger[ok_key]["task_run_id"])}
-    assert "2 call(s) (1 failed)" in reports.run_summary(conn, run.flow_run_id)
+    assert "3 call(s) (2 failed)" in reports.run_summary(conn, run.flow_run_id)
 
     # The failed keys are retried for real next time (never from a cache) and billed again;
     # the key that succeeded is up to date and costs nothing.
