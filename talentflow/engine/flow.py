@@ -27,6 +27,7 @@ from talentflow.engine import compute as computing
 from talentflow.engine.context import BatchContext
 from talentflow.engine.definitions import Definitions, load_definitions
 from talentflow.engine.run import (
+    LEASE_EXPIRED,
     RUN_STATES,
     SELECTABLE,
     AssetReport,
@@ -111,7 +112,12 @@ def pending(defs: Definitions, assets: Sequence[Asset], sel: KeySelection, *,
             if a.source or cand[a.name] == []:
                 continue
             states = sel.only if a.name in roots else RUN_STATES
-            n = sum(wanted(s, states) for s in status(conn, a, cand[a.name]))
+            # Counts (one grouped query) unless failed keys must be told apart by reason.
+            tally = counts(conn, a, cand[a.name])
+            n = sum(tally[s] for s in states if s in tally)
+            if LEASE_EXPIRED in states and "failed" not in states and tally["failed"]:
+                n += sum(wanted(s, states) for s in status(conn, a, cand[a.name])
+                         if s.status == "failed")
             if n:
                 out[a.name] = n
     return out

@@ -38,7 +38,7 @@ from talentflow.engine.context import (
 )
 from talentflow.engine.definitions import Definitions
 from talentflow.engine.stores import Stored, store_of
-from talentflow.partitions import claims, registry
+from talentflow.partitions import claims
 from talentflow.partitions.assets import ALL, AllKeys, AllOf, Asset, Identity
 from talentflow.partitions.errors import InvalidPartitionKey
 from talentflow.partitions.materializations import (
@@ -50,7 +50,7 @@ from talentflow.partitions.materializations import (
     watermarks,
 )
 from talentflow.partitions.observation import observe_sources
-from talentflow.partitions.sets import DynamicPartitions, TimeWindowPartitions
+from talentflow.partitions.sets import TimeWindowPartitions
 from talentflow.partitions.status import KeyStatus, ReasonKind, status
 from talentflow.partitions.versions import data_version
 
@@ -628,8 +628,8 @@ def read_source(conn: psycopg.Connection, up: Asset, keys: list[str],
     for k, v in dict(rows).items():
         out = v if isinstance(v, Output) else Output(v)
         found[k] = Stored(out.value, out.data_version or data_version(out.value))
-    if isinstance(up.partitions, DynamicPartitions):
-        registry.add_keys(conn, up.partitions.name, list(found))
+    # The keys come from the registry (or were validated against it): only the versions
+    # need recording, and observe() writes only those that changed.
     observe(conn, up, [(k, s.data_version) for k, s in found.items()])
     return found
 
@@ -655,14 +655,24 @@ def observe_all(conn: psycopg.Connection, sources: Sequence[Asset],
             changed = observe_sources(conn, [a]).get(a.name, [])
             out[a.name] = len(changed)
         elif a.fn is not None:
-            before = {k: v for k, v in _current_versions(conn, a.name, a.keys(conn)).items()}
-            n = 0
             every = a.keys(conn)
+            n = 0
             for chunk in _chunks(every, OBSERVE_CHUNK):
-                found = read_source(conn, a, chunk, resources)
-                n += sum(before.get(k) != s.data_version for k, s in found.items())
+                n += len(_observe_loaded(conn, a, chunk, resources))
             out[a.name] = n
     return {k: v for k, v in out.items() if v}
+
+
+def _observe_loaded(conn: psycopg.Connection, a: Asset, keys: list[str],
+                    resources: Mapping[str, Any]) -> list[str]:
+    """Observe a loader-only source for some keys; returns the keys whose version changed."""
+    ctx = BatchContext(a.name, list(keys), a.partitions, {}, dict(resources), None, _conn=conn)
+    rows = a.fn(ctx) if _wants_ctx(a.fn) else a.fn(list(keys))
+    items = []
+    for k, v in dict(rows).items():
+        out = v if isinstance(v, Output) else Output(v)
+        items.append((k, out.data_version or data_version(out.value)))
+    return observe(conn, a, items)
 
 
 def _current_versions(conn: psycopg.Connection, asset: str, keys: list[str]) -> dict[str, str]:
