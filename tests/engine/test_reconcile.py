@@ -21,7 +21,12 @@ from talentflow.engine import (
     TimeWindowPartitions,
     asset,
 )
-from talentflow.engine.reconcile import evaluate, launch_deployment, reconcile_once
+from talentflow.engine.reconcile import (
+    evaluate,
+    launch_deployment,
+    launch_inline,
+    reconcile_once,
+)
 from talentflow.partitions import claims, status
 from tests.engine.conftest import Project
 
@@ -49,11 +54,11 @@ def _states(defs: Definitions) -> dict[str, str]:
 def test_eager_runs_what_is_missing_then_nothing(db: str) -> None:
     calls: list[str] = []
     defs = _defs(calls, Eager())
-    first = reconcile_once(defs)
+    first = reconcile_once(defs, launcher=launch_inline)
     assert [x.group for x in first.launches] == ["eager"]
     assert first.launches[0].pending == {"upper": 3}
     assert sorted(calls) == ["a", "b", "c"] and set(_states(defs).values()) == {"materialized"}
-    again = reconcile_once(defs)
+    again = reconcile_once(defs, launcher=launch_inline)
     assert again.launches == [] and len(calls) == 3
 
 
@@ -62,12 +67,13 @@ def test_failures_are_not_retried_forever_but_dead_runs_are(db: str) -> None:
 
     calls: list[str] = []
     defs = _defs(calls, Eager(), fail={"b"})
-    reconcile_once(defs)
+    reconcile_once(defs, launcher=launch_inline)
     assert _states(defs)["b"] == "failed"
     calls.clear()
-    assert reconcile_once(defs).launches == [] and calls == []  # a raising key waits for you
+    # A key whose computation raised waits for you: not retried every evaluation.
+    assert reconcile_once(defs, launcher=launch_inline).launches == [] and calls == []
     retrying = _defs(calls, Eager(retry_failed=True), fail=set())
-    reconcile_once(retrying)
+    reconcile_once(retrying, launcher=launch_inline)
     assert calls == ["b"]
 
     # A run that died on this host (its process is gone) left a key claimed: taken over at
@@ -79,7 +85,7 @@ def test_failures_are_not_retried_forever_but_dead_runs_are(db: str) -> None:
         conn.execute("DELETE FROM partition_latest WHERE partition_key = 'c'")
         claims.claim(conn, "upper", ["c"], holder=holder, flow_run_id=None, lease_s=3600)
     calls.clear()
-    report = reconcile_once(defs)
+    report = reconcile_once(defs, launcher=launch_inline)
     assert report.expired_claims == 1 and calls == ["c"]
 
 
@@ -88,11 +94,11 @@ def test_on_missing_leaves_stale_keys_alone(project: Project) -> None:
     clean = project.defs.get("clean")
     clean.automation = OnMissing()
     defs = Definitions(assets=[project.defs.get("raw"), clean])
-    reconcile_once(defs)
+    reconcile_once(defs, launcher=launch_inline)
     assert sorted(project.computed("clean")) == ["k-1", "k-2"]
     project.add_rows({"k-1": "changed", "k-3": "new"})
     project.calls.clear()
-    reconcile_once(defs)
+    reconcile_once(defs, launcher=launch_inline)
     assert project.computed("clean") == ["k-3"]  # k-1 is stale: not this condition's business
 
 
@@ -107,10 +113,11 @@ def test_on_cron_runs_the_latest_window_once_per_tick(db: str) -> None:
 
     defs = Definitions(assets=[daily])
     at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    reconcile_once(defs, now=at)
+    reconcile_once(defs, now=at, launcher=launch_inline)
     assert ran == ["2026-11-19"]  # the tick at 01:00 on the 20th: the day that just ended
-    assert reconcile_once(defs, now=at).launches == []  # that tick is done
-    reconcile_once(defs, now=datetime(2026, 11, 21, 1, 30, tzinfo=UTC))
+    assert reconcile_once(defs, now=at, launcher=launch_inline).launches == []  # tick done
+    reconcile_once(defs, now=datetime(2026, 11, 21, 1, 30, tzinfo=UTC),
+                   launcher=launch_inline)
     assert ran == ["2026-11-19", "2026-11-20"]
 
 
