@@ -145,6 +145,20 @@ def release_all(conn: psycopg.Connection, holder: str) -> int:
                             (holder,)).rowcount
 
 
+def expire_abandoned(conn: psycopg.Connection, holder_prefix: str,
+                     keep_runs: Sequence[str]) -> int:
+    """Expire the claims of holders starting with `holder_prefix` (one live process) whose
+    flow run is not in `keep_runs`: left over by runs that could not release them (their
+    database went away). Claims of runs still executing stay."""
+    with conn.transaction():
+        return conn.execute(
+            "UPDATE partition_claims SET heartbeat_at = '-infinity' "
+            "WHERE starts_with(holder, %s) AND flow_run_id IS NOT NULL "
+            "AND NOT (flow_run_id = ANY(%s)) AND heartbeat_at > '-infinity'",
+            (holder_prefix, sorted(keep_runs)),
+        ).rowcount
+
+
 def expired(conn: psycopg.Connection) -> list[tuple[str, str, str | None]]:
     """(asset, key, flow run id) of every claim whose lease expired: runs that died."""
     return [tuple(r) for r in conn.execute(

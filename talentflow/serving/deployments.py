@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,12 +118,27 @@ def triggers(spec: DeploymentSpec) -> list[Any]:
     return out
 
 
+def schedules(spec: DeploymentSpec, *, now: datetime | None = None) -> list[Any]:
+    """The spec's interval schedules, each anchored one interval from now.
+
+    Prefect anchors an interval schedule at the moment it is created when no anchor is given,
+    and `talentflow serve` re-applies every deployment at each start: every (re)start would
+    get a run right away, racing whatever the operator or a test does first. serve kicks the
+    runs it wants at start itself (one `reconcile`); the schedule's first run comes one
+    interval later."""
+    from prefect.client.schemas.schedules import IntervalSchedule
+
+    now = now or datetime.now(UTC)
+    return [IntervalSchedule(interval=timedelta(seconds=s),
+                             anchor_date=now + timedelta(seconds=s)) for s in spec.intervals]
+
+
 def to_runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
     """A served deployment (no work pool) of the spec's flow, with its schedules and triggers."""
     flow = spec.load_flow()
     return flow.to_deployment(
         name=spec.name,
-        interval=spec.intervals or None,
+        schedules=schedules(spec) or None,
         parameters=spec.parameters or None,
         triggers=triggers(spec),
         description=spec.description,

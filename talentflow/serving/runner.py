@@ -18,10 +18,15 @@ is left Scheduled until that one finishes (queued, never concurrent, no thread p
 lock). Across processes the engine's claims (talentflow/partitions/claims.py) make sure no
 partition is computed by two runs at once.
 
+What it executes is reported to `on_change` (run id -> name, deployment, claimed at) each
+time the set changes, a run being claimed included: `talentflow serve` writes it to
+`<state>/serve/runs.json`, so a serve started after this process died marks those runs
+Crashed (or schedules again one it had claimed but not started). A run whose final state
+could not be reported (the database went away under Prefect's server too) is marked Crashed
+once the API answers again, never left Running.
+
 Limits, by choice: cancelling a run from the UI does not interrupt its thread (the run is
-marked when it ends); a crash of this process leaves its in-flight runs Running until a later
-run finds their leases expired, recomputes their keys and marks them Crashed. Async flows are
-run in the worker thread's own loop.
+marked when it ends). Async flows are run in the worker thread's own loop.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +75,9 @@ class WarmRunner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow-run")
         self._lock = threading.Lock()
         self._running: dict[UUID, Hashable] = {}  # flow run id -> its (deployment, params) key
+        self._info: dict[UUID, dict[str, Any]] = {}  # flow run id -> what on_change reports
+        self.on_change: Callable[[dict[str, dict[str, Any]]], None] | None = None
+        self._poll_failures = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,6 +106,19 @@ class WarmRunner:
         with self._lock:
             return len(self._running)
 
+    def executing(self) -> dict[str, dict[str, Any]]:
+        """The runs claimed and not finished: run id -> name, deployment, claimed at."""
+        with self._lock:
+            return {str(k): dict(v) for k, v in self._info.items()}
+
+    def _changed(self) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(self.executing())
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must not stop a run
+            logger.warning("could not record the runs in flight: %s", exc)
+
     # -- polling ---------------------------------------------------------------------------
     def _loop(self) -> None:
         from prefect.client.orchestration import get_client
@@ -106,8 +127,17 @@ class WarmRunner:
             while not self._stop.is_set():
                 try:
                     self.poll_once(client)
-                except Exception:  # noqa: BLE001 - a failed poll (server restarting) is retried
-                    logger.exception("polling for scheduled runs failed; retrying")
+                    if self._poll_failures:
+                        logger.info("polling the Prefect API works again (after %d failure(s))",
+                                    self._poll_failures)
+                        self._poll_failures = 0
+                except Exception as exc:  # noqa: BLE001 - a failed poll (server restarting) is retried
+                    self._poll_failures += 1
+                    if self._poll_failures in (1, 10) or self._poll_failures % 100 == 0:
+                        # One line, not a traceback every poll while the API is down.
+                        logger.warning("polling for scheduled runs failed (%d time(s)): %s; "
+                                       "retrying", self._poll_failures, short_error(exc))
+                    logger.debug("poll failure", exc_info=True)
                     self._stop.wait(min(5.0, self.poll_s * 10))
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
@@ -136,11 +166,22 @@ class WarmRunner:
             if busy or key in keys_taken:
                 self.stats.deferred += 1
                 continue
+            # Reported BEFORE the claim: if this process dies between the two, the run is
+            # Pending with nobody to run it, and the next serve must know to schedule it again.
+            with self._lock:
+                self._info[run.id] = {"name": run.name, "deployment_id": str(run.deployment_id),
+                                      "claimed_at": None}
+            self._changed()
             if not self._claim(client, run):
+                with self._lock:
+                    self._info.pop(run.id, None)
+                self._changed()
                 continue
             keys_taken.add(key)
             with self._lock:
                 self._running[run.id] = key
+                self._info[run.id]["claimed_at"] = datetime.now(UTC).isoformat()
+            self._changed()
             self.stats.claimed += 1
             future = self._pool.submit(self._execute, run)
             future.add_done_callback(lambda f, rid=run.id: self._done(rid, f))
@@ -174,38 +215,87 @@ class WarmRunner:
             state = asyncio.run(state)
         took = time.perf_counter() - t0
         self.stats.durations_s.append(round(took, 3))
+        params = summarize_parameters(run.parameters)
         if state is not None and state.is_failed():
             self.stats.failed += 1
-            logger.warning("%s %s %s: %s in %.2f s: %s", flow.name, run.name,
-                           json.dumps(run.parameters), state.name, took, state.message)
+            logger.warning("%s %s %s: %s in %.2f s: %s", flow.name, run.name, params,
+                           state.name, took, _clip(state.message))
         else:
             self.stats.completed += 1
-            logger.info("%s %s %s: %s in %.2f s", flow.name, run.name,
-                        json.dumps(run.parameters), state.name if state else "?", took)
+            logger.info("%s %s %s: %s in %.2f s", flow.name, run.name, params,
+                        state.name if state else "?", took)
+        if state is None or not state.is_final():
+            self._ensure_final(run.id, "the warm runner finished it, but its final state never "
+                                       "reached the Prefect API (API or database down)")
         return state
 
     def _done(self, run_id: UUID, future: Future) -> None:
-        with self._lock:
-            self._running.pop(run_id, None)
         exc = future.exception() if not future.cancelled() else None
         if exc is not None:
             # The engine records flow failures itself; reaching here means it could not.
             self.stats.crashed += 1
-            logger.error("flow run %s crashed in the engine: %r", run_id, exc)
-            self._mark_crashed(run_id, exc)
+            logger.error("flow run %s crashed in the engine: %s", run_id, short_error(exc))
+            self._ensure_final(run_id, f"warm runner: engine error {short_error(exc)}")
+        with self._lock:
+            self._running.pop(run_id, None)
+            self._info.pop(run_id, None)
+        self._changed()
         self._wake.set()  # a key may have been waiting for this run
 
-    def _mark_crashed(self, run_id: UUID, exc: BaseException) -> None:
-        try:
-            from prefect.client.orchestration import get_client
-            from prefect.states import Crashed
+    def _ensure_final(self, run_id: UUID, reason: str, *, retry_s: float = 120.0) -> None:
+        """Mark the run Crashed if the API still shows it unfinished (its final state was lost
+        while the API or its database was down); retried while the API does not answer, for up
+        to `retry_s` (a stop of this runner cuts that short)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
 
-            with get_client(sync_client=True) as client:
-                client.set_flow_run_state(
-                    run_id, Crashed(message=f"warm runner: engine error {exc!r}"), force=True
-                )
-        except Exception:  # noqa: BLE001 - best effort; the log line above says what happened
-            logger.exception("could not mark flow run %s crashed", run_id)
+        deadline = time.monotonic() + retry_s
+        delay = 0.5
+        while True:
+            try:
+                with get_client(sync_client=True) as client:
+                    current = client.read_flow_run(run_id)
+                    if current.state is None or not current.state.is_final():
+                        client.set_flow_run_state(run_id, Crashed(message=reason), force=True)
+                        self.stats.crashed += 1
+                        logger.warning("flow run %s marked Crashed: %s", run_id, reason)
+                return
+            except Exception as exc:  # noqa: BLE001 - the API is down: try again shortly
+                if time.monotonic() + delay > deadline or self._stop.is_set():
+                    logger.warning("could not check the final state of flow run %s: %s",
+                                   run_id, short_error(exc))
+                    return
+                self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def summarize_parameters(parameters: Mapping[str, Any] | None, *, max_items: int = 3,
+                         max_chars: int = 300) -> str:
+    """Parameters for a log line: long lists as their count and first few items
+    (`candidate_ids=[2000 items: c-1, c-2, c-3, ...]`), the whole line at most `max_chars`."""
+    parts = []
+    for name, value in (parameters or {}).items():
+        if isinstance(value, list | tuple | set | frozenset) and len(value) > max_items:
+            items = list(value)
+            head = ", ".join(_clip(json.dumps(v, default=str), 40) for v in items[:max_items])
+            parts.append(f"{name}=[{len(items)} items: {head}, ...]")
+        elif isinstance(value, dict) and len(value) > max_items:
+            head = ", ".join(_clip(str(k), 40) for k in list(value)[:max_items])
+            parts.append(f"{name}={{{len(value)} keys: {head}, ...}}")
+        else:
+            parts.append(f"{name}={_clip(json.dumps(value, default=str), 80)}")
+    return _clip("(" + ", ".join(parts) + ")", max_chars)
+
+
+def _clip(text: str | None, limit: int = 500) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short_error(exc: BaseException) -> str:
+    """`Type: first line of the message`, for one-line logs."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return _clip(f"{type(exc).__name__}: {first}" if first else type(exc).__name__, 300)
 
 
 def run_key(run: FlowRun) -> Hashable:
