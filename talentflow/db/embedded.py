@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psycopg
 
+from talentflow.processes import pid_alive
+
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "talentflow"
@@ -65,16 +67,6 @@ def start(state_dir: Path, database: str = DATABASE_NAME) -> str:
     return server.get_uri(database)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _prune_dead_handles(data: Path) -> list[int]:
     """Drop the pids of dead processes from the handle list (a SIGKILLed holder never leaves
     it, and the server would never be stopped again). Returns the pids dropped."""
@@ -90,7 +82,7 @@ def _prune_dead_handles(data: Path) -> list[int]:
             pids = [int(p) for p in json.loads(path.read_text() or "[]")]
         except (OSError, ValueError):
             return []
-        dead = [p for p in pids if not _pid_alive(p)]
+        dead = [p for p in pids if not pid_alive(p)]
         if dead:
             path.write_text(json.dumps([p for p in pids if p not in dead]))
     if dead:
@@ -107,7 +99,7 @@ def handle_pids(state_dir: Path) -> list[int]:
         pids = [int(p) for p in json.loads(path.read_text() or "[]")]
     except (OSError, ValueError):
         return []
-    return [p for p in pids if _pid_alive(p)]
+    return [p for p in pids if pid_alive(p)]
 
 
 def postmaster_pid(state_dir: Path) -> int | None:
@@ -117,7 +109,7 @@ def postmaster_pid(state_dir: Path) -> int | None:
         pid = int(first.strip())
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def is_running(state_dir: Path) -> bool:

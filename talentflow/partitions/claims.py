@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from talentflow.processes import pid_alive
+
 DEFAULT_LEASE_S = 60
 
 
@@ -31,16 +33,6 @@ def local_holder(label: str) -> str:
     """A holder id naming this host and process, so a process that died on this host can be
     recognised at once (`expire_dead_local`) instead of after its lease."""
     return f"{socket.gethostname()}:{os.getpid()}:{label}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def expire_dead_local(conn: psycopg.Connection) -> int:
@@ -51,7 +43,7 @@ def expire_dead_local(conn: psycopg.Connection) -> int:
     for (holder,) in conn.execute("SELECT DISTINCT holder FROM partition_claims").fetchall():
         parts = holder.split(":", 2)
         if len(parts) == 3 and parts[0] == host and parts[1].isdigit() \
-                and not _pid_alive(int(parts[1])):
+                and not pid_alive(int(parts[1])):
             dead.append(holder)
     if not dead:
         return 0

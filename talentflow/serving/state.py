@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from talentflow.processes import pid_alive, proc_stat_fields
+
 SERVE_DIR = "serve"
 
 
@@ -58,36 +60,9 @@ class ProcessRef:
         return asdict(self)
 
 
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (dead, not yet reaped by its parent) still answers kill(0).
-    return _proc_state(pid) != "Z"
-
-
-def _proc_stat_fields(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # comm (field 2) may contain spaces and parentheses: split after its closing ')'.
-    return raw[raw.rfind(")") + 2:].split()
-
-
-def _proc_state(pid: int) -> str | None:
-    fields = _proc_stat_fields(pid)
-    return fields[0] if fields else None
-
-
 def process_start_ticks(pid: int) -> int | None:
     """Start time of a process in clock ticks since boot (Linux), None where unknown."""
-    fields = _proc_stat_fields(pid)
+    fields = proc_stat_fields(pid)
     try:
         return int(fields[19]) if fields else None  # field 22 of stat, counted from field 3
     except (IndexError, ValueError):
