@@ -614,11 +614,10 @@ def _param(a: Asset, upstream: str) -> str:
     return next(d.param_name for d in a.deps if d.name == upstream)
 
 
-def read_source(conn: psycopg.Connection, up: Asset, keys: list[str],
-                resources: Mapping[str, Any], flow_run_id: str | None = None
-                ) -> dict[str, Stored]:
-    """Load a source asset's rows for `keys` with their content versions, and record what
-    was read as its current observation (only real changes are written)."""
+def _load_source(conn: psycopg.Connection, up: Asset, keys: list[str],
+                 resources: Mapping[str, Any], flow_run_id: str | None = None
+                 ) -> dict[str, Stored]:
+    """A source asset's rows for `keys`, each with its content version (nothing recorded)."""
     if up.fn is None:
         raise TypeError(f"source asset {up.name!r} has no loader: declare it with fn=")
     ctx = BatchContext(up.name, list(keys), up.partitions, {}, dict(resources), flow_run_id,
@@ -628,8 +627,16 @@ def read_source(conn: psycopg.Connection, up: Asset, keys: list[str],
     for k, v in dict(rows).items():
         out = v if isinstance(v, Output) else Output(v)
         found[k] = Stored(out.value, out.data_version or data_version(out.value))
-    # The keys come from the registry (or were validated against it): only the versions
-    # need recording, and observe() writes only those that changed.
+    return found
+
+
+def read_source(conn: psycopg.Connection, up: Asset, keys: list[str],
+                resources: Mapping[str, Any], flow_run_id: str | None = None
+                ) -> dict[str, Stored]:
+    """Load a source asset's rows for `keys` and record what was read as its current
+    observation. The keys come from the registry (or were validated against it): only the
+    versions need recording, and observe() writes only those that changed."""
+    found = _load_source(conn, up, keys, resources, flow_run_id)
     observe(conn, up, [(k, s.data_version) for k, s in found.items()])
     return found
 
@@ -666,13 +673,8 @@ def observe_all(conn: psycopg.Connection, sources: Sequence[Asset],
 def _observe_loaded(conn: psycopg.Connection, a: Asset, keys: list[str],
                     resources: Mapping[str, Any]) -> list[str]:
     """Observe a loader-only source for some keys; returns the keys whose version changed."""
-    ctx = BatchContext(a.name, list(keys), a.partitions, {}, dict(resources), None, _conn=conn)
-    rows = a.fn(ctx) if _wants_ctx(a.fn) else a.fn(list(keys))
-    items = []
-    for k, v in dict(rows).items():
-        out = v if isinstance(v, Output) else Output(v)
-        items.append((k, out.data_version or data_version(out.value)))
-    return observe(conn, a, items)
+    found = _load_source(conn, a, keys, resources)
+    return observe(conn, a, [(k, s.data_version) for k, s in found.items()])
 
 
 def _current_versions(conn: psycopg.Connection, asset: str, keys: list[str]) -> dict[str, str]:
