@@ -155,6 +155,24 @@ def partition(name: str, key: str, conn: Conn,
     }
 
 
+@app.get("/matches/{kind}/{key:path}")
+def matches(kind: str, key: str, conn: Conn,
+            top: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+    """An entity's stored top matches, each with why: the fused score, its features (dense,
+    lexical, skill coverage, seniority fit), shared skills and missing must-have skills."""
+    from talentflow.talent.entities import entity
+    from talentflow.talent.match_view import NoMatches, explained_matches
+
+    try:
+        ent = entity(kind)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from None
+    try:
+        return explained_matches(conn, ent, key, top)
+    except NoMatches as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
 @app.get("/costs")
 def costs(conn: Conn, by: str = "model", top: Annotated[int, Query(ge=1, le=1000)] = 20
           ) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@
 Both sides share one function per step (tasks/normalize.py, embed.py, match.py); the side is
 told by the partition set. Code versions cover the code each function reaches (whole modules,
 transitively) plus the resources it uses, resolved once per run (tasks/definitions.py): the
-LLM provider, model and input limit, the embedding model, the skills vocabulary.
+LLM provider, model and input limit, the embedding model, the skills vocabulary, the fusion
+weights of matching.
 """
 
 from __future__ import annotations
@@ -59,10 +60,12 @@ def _declare(ent: Entity) -> list[Asset]:
         description=f"{ent.kind} text -> validated profile (title, seniority, skills, ...)",
     )
     vectors = Asset(
-        ent.vectors_asset, keys, deps=[Dep(normalized, param="profiles")],
+        ent.vectors_asset, keys,
+        deps=[Dep(normalized, param="profiles"), Dep(source, param="texts")],
         fn=embed_profiles, batch_size=EMBED_BATCH, store=VectorStore(ent),
         resources=("embedder",), automation=AUTOMATION,
-        description=f"{ent.kind} profile -> 384-d unit vector in pgvector",
+        description=f"{ent.kind} profile + raw text chunks -> dense vector (pgvector) and "
+                    "lexical vector",
     )
     return [source, normalized, vectors]
 
@@ -74,8 +77,9 @@ def _matches(ent: Entity) -> Asset:
               Dep(ent.other.vectors_asset, AllOf(), param="other")],
         fn=match_lists, batch_size=MATCH_BATCH, store=MatchListStore(ent),
         # Cheap to recompute and updated incrementally: no per-partition cache entries.
-        cache=False, resources=("vocabulary",), version=f"top{TOP_K}", automation=AUTOMATION,
-        description=f"this {ent.kind} x every {ent.other.kind}: exact top-{TOP_K}",
+        cache=False, resources=("fusion",), version=f"top{TOP_K}", automation=AUTOMATION,
+        description=f"this {ent.kind} x every {ent.other.kind}: exact top-{TOP_K} of the fused "
+                    "dense + lexical + skills + seniority score, explained",
     )
 
 

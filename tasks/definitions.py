@@ -9,6 +9,8 @@ versions: switching the LLM model re-normalizes, switching the embedding model r
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 from blocks.settings import embedder_settings, llm_settings
@@ -16,6 +18,7 @@ from talentflow import config
 from talentflow.embeddings import EmbedderSettings
 from talentflow.engine import Definitions, Resource
 from talentflow.llm.settings import LLMSettings
+from talentflow.talent.fusion import load_weights
 from tasks.assets import ASSETS
 from tasks.costs import publish_cost_artifact
 
@@ -46,6 +49,8 @@ defs = Definitions(
         "vocabulary": Resource(vocabulary_text,
                                lambda text: hashlib.sha256(text.encode()).hexdigest(),
                                "data/skills.json: canonical skills and synonyms"),
+        "fusion": Resource(load_weights, lambda w: json.dumps(asdict(w), sort_keys=True),
+                           "data/match_weights.json: how matching fuses its features"),
     },
     migrations=[MIGRATIONS],
     run_hooks=[publish_cost_artifact],

@@ -3,31 +3,28 @@
 `candidate_matches[c]` reads `candidate_vectors[c]` and ALL of `job_vectors`. A key stale
 only because some jobs changed is updated from those jobs alone (talentflow/talent/
 cross_join.py: one product against the changed columns); a key that is new, or whose own
-vector or code changed, is computed against the whole other side.
+vector or code changed, is computed against the whole other side. The fusion weights
+(data/match_weights.json) are a resource: refitting them recomputes every list.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from talentflow.engine import AllOfInput, BatchContext, Output
-from talentflow.talent import matching, store, vocabulary
+from talentflow.talent import matching, store
 from talentflow.talent.cross_join import full_lists, update_lists
 from talentflow.talent.entities import entity_of_set
-from talentflow.talent.matching import Side
-from talentflow.talent.value_stores import EmbeddedEntity, MatchList, MatchListStore
+from talentflow.talent.matching import Side, Weights
+from talentflow.talent.value_stores import MatchList, MatchListStore
 
 TOP_K = matching.DEFAULT_TOP_K
 
 
-def match_lists(ctx: BatchContext, own: dict[str, EmbeddedEntity], other: AllOfInput
-                ) -> dict[str, Output]:
+def match_lists(ctx: BatchContext, own: dict[str, matching.Entity], other: AllOfInput,
+                fusion: Weights) -> dict[str, Output]:
     ent = entity_of_set(ctx.partitions.name)
     is_candidate = ent.kind == "candidate"
     keys = [k for k in ctx.keys if k in own]
-    index = vocabulary.default().index()
-    side = Side(keys, _matrix([own[k].vector for k in keys]),
-                matching.skill_matrix([own[k].skills for k in keys], index))
+    side = Side.of(keys, [own[k] for k in keys])
     position = {k: i for i, k in enumerate(keys)}
     lists: dict[str, MatchList] = {}
     mode: dict[str, str] = {}
@@ -45,7 +42,8 @@ def match_lists(ctx: BatchContext, own: dict[str, EmbeddedEntity], other: AllOfI
             continue
         changed = store.load_side(ctx.conn, ent.other, changes.keys)
         merged, holes = update_lists(side.take([position[k] for k in group]), old, changed,
-                                     changes.keys, own_is_candidate=is_candidate, k=TOP_K)
+                                     changes.keys, own_is_candidate=is_candidate,
+                                     weights=fusion, k=TOP_K)
         lists.update(merged)
         mode.update(dict.fromkeys(merged, f"incremental ({len(changes.keys)} changed)"))
         full.update(holes)
@@ -53,15 +51,9 @@ def match_lists(ctx: BatchContext, own: dict[str, EmbeddedEntity], other: AllOfI
         todo = [k for k in keys if k in full]
         every = store.load_side(ctx.conn, ent.other)
         lists.update(full_lists(side.take([position[k] for k in todo]), every,
-                                own_is_candidate=is_candidate, k=TOP_K))
+                                own_is_candidate=is_candidate, weights=fusion, k=TOP_K))
         mode.update(dict.fromkeys(todo, f"full ({len(every)} on the other side)"))
     ctx.log.info("%d list(s) in full, %d incremental", sum(m.startswith("full")
                                                            for m in mode.values()),
                  sum(m.startswith("incr") for m in mode.values()))
     return {k: Output(v, metadata={"top_k": TOP_K, "mode": mode[k]}) for k, v in lists.items()}
-
-
-def _matrix(vectors: list) -> np.ndarray:
-    if not vectors:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.vstack([np.asarray(v, dtype=np.float32) for v in vectors])

@@ -48,23 +48,35 @@ def test_content_hash_and_change_seq_track_real_edits_only(db: str) -> None:
         assert h3 != h1 and s3 > s1
 
 
-def test_match_lists_hold_one_row_per_entity_with_parallel_arrays(db: str) -> None:
+def test_match_lists_hold_one_row_per_entity_with_explained_entries(db: str) -> None:
     with psycopg.connect(db) as conn:
         conn.execute(
             "INSERT INTO candidate_matches "
-            "(candidate_id, job_ids, scores, cosines, skill_overlaps, data_version) "
+            "(candidate_id, job_ids, scores, explanations, data_version) "
             "VALUES ('c-1', ARRAY['j-2', 'j-1'], ARRAY[0.9, 0.5]::real[], "
-            "ARRAY[0.8, 0.4]::real[], ARRAY[1, 0.5]::real[], 'v1')"
+            "'[{\"id\": \"j-2\"}, {\"id\": \"j-1\"}]', 'v1')"
         )
         row = conn.execute(
-            "SELECT job_ids, scores, matched_at IS NOT NULL FROM candidate_matches"
+            "SELECT job_ids, scores, explanations->1->>'id', matched_at IS NOT NULL "
+            "FROM candidate_matches"
         ).fetchone()
-        assert row == (["j-2", "j-1"], [0.9, 0.5], True)
+        assert row == (["j-2", "j-1"], [0.9, 0.5], "j-1", True)
         with pytest.raises(psycopg.errors.NotNullViolation):
             conn.execute(
-                "INSERT INTO job_matches (job_id, candidate_ids, scores, cosines, data_version) "
-                "VALUES ('j-1', '{}', '{}', '{}', 'v1')"
+                "INSERT INTO job_matches (job_id, candidate_ids, data_version) "
+                "VALUES ('j-1', '{}', 'v1')"
             )
+
+
+def test_chunks_go_with_their_vector(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute("INSERT INTO candidates (id, name, cv_text) VALUES ('c-1', 'Ada', 'x')")
+        conn.execute("INSERT INTO candidate_vectors (candidate_id, embedding, model, "
+                     "data_version) VALUES ('c-1', %s, 'm', 'v')", [str([0.0] * 384)])
+        conn.execute("INSERT INTO candidate_text_chunks (candidate_id, chunk, embedding) "
+                     "VALUES ('c-1', 0, %s), ('c-1', 1, %s)", [str([0.0] * 384)] * 2)
+        conn.execute("DELETE FROM candidate_vectors")
+        assert conn.execute("SELECT count(*) FROM candidate_text_chunks").fetchone()[0] == 0
 
 
 def test_the_partition_tables_come_from_the_engine_branch() -> None:

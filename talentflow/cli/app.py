@@ -11,6 +11,7 @@ from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
 from talentflow.cli import demo as demo_command
+from talentflow.cli import matches as matches_command
 from talentflow.cli import partitions as partition_commands
 from talentflow.cli import sensor as sensor_commands
 from talentflow.cli import serve as serve_command
@@ -38,6 +39,7 @@ def _root(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(cost_commands.app, name="costs")
 app.command("generate")(data_commands.generate)
+app.command("matches")(matches_command.matches)
 app.command("ingest")(data_commands.ingest)
 app.add_typer(partition_commands.app, name="partitions")
 partition_commands.register_top_level(app)

@@ -64,23 +64,18 @@ def demo(
 
 def _print_top_matches(show: int) -> None:
     from talentflow.db import connect
-    from talentflow.talent import store
     from talentflow.talent.entities import CANDIDATE
+    from talentflow.talent.match_view import explained_matches, explanation_line
 
     with connect() as conn:
         ids = [r[0] for r in conn.execute(
-            "SELECT candidate_id FROM candidate_vectors ORDER BY candidate_id LIMIT %s",
+            "SELECT candidate_id FROM candidate_matches ORDER BY candidate_id LIMIT %s",
             [show],
         ).fetchall()]
         for cid in ids:
-            name, title = conn.execute(
-                "SELECT c.name, n.title FROM candidates c JOIN normalized_candidates n "
-                "ON n.candidate_id = c.id WHERE c.id = %s", [cid]
-            ).fetchone()
-            typer.echo(f"top matches for {cid} ({name}, {title}):")
-            for job_id, score, cosine, overlap in store.top_matches(conn, CANDIDATE, cid, 3):
-                job_title, company = conn.execute(
-                    "SELECT title, company FROM jobs WHERE id = %s", [job_id]
-                ).fetchone()
-                typer.echo(f"  {score:.3f}  {job_id}  {job_title} at {company}  "
-                           f"(cosine {cosine:.3f}, skills {overlap:.0%})")
+            view = explained_matches(conn, CANDIDATE, cid, 3)
+            typer.echo(f"top matches for {cid} ({view['title']}); "
+                       f"`talentflow matches {cid}` shows 10:")
+            for m in view["matches"]:
+                typer.echo(f"  {m['score']:.3f}  {m['id']}  {m['title']}")
+                typer.echo(f"         {explanation_line(m)}")

@@ -164,7 +164,7 @@ class OpenAINormalizer:
                 raise fail("the server's reply is not a chat completion (not JSON)", attempt,
                            raw=str(completion))
             usage = usage + Usage.from_openai(completion.usage)
-            profile = self._parse(completion, fail, attempt)
+            profile = self._parse(completion, fail, attempt, text)
             return NormalizationResult(
                 profile=profile,
                 provider=self.provider,
@@ -197,7 +197,7 @@ class OpenAINormalizer:
 
     @staticmethod
     def _parse(
-        completion: Any, fail: Callable[..., NormalizationError], attempt: int
+        completion: Any, fail: Callable[..., NormalizationError], attempt: int, text: str
     ) -> NormalizedProfile:
         if not completion.choices:
             raise fail("the model returned no choices", attempt)
@@ -222,7 +222,8 @@ class OpenAINormalizer:
             raise fail(f"model answer is JSON but not an object ({type(data).__name__})",
                        attempt, raw=content)
         try:
-            return NormalizedProfile.model_validate(data)
+            # The document decides ambiguous skill names (GCP in a clinical posting).
+            return NormalizedProfile.model_validate(data, context={"text": text})
         except ValidationError as error:
             raise fail(f"model answer does not fit the schema: {_schema_errors(error)}",
                        attempt, raw=content) from None

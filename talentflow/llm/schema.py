@@ -24,14 +24,21 @@ _KEEP = {"type", "properties", "required", "additionalProperties", "enum", "item
 
 # Descriptions guide the model inside the schema, right where it writes each field.
 _DESCRIPTIONS = {
-    "title": "Job title as written (the current/most recent role for a CV), no company name.",
+    "title": "Job title as written: for a CV the current/most recent role (never the person's "
+    "name, never the company), for a job the advertised role. Brackets kept whole.",
     "seniority": "Seniority level of the person or the advertised role.",
     "years_experience": "Years of professional experience (for a job: the minimum required); "
     "0 if unknown.",
-    "skills": "Skills, using the canonical vocabulary names when one fits; no duplicates.",
+    "skills": "Skills the document shows or asks for: the canonical vocabulary name when one "
+    "fits, otherwise the skill as written (a short phrase, at most 5 words); no duplicates.",
     "location": "City / region / country as written, or null if none is given.",
     "remote": "True only if fully remote work is possible (candidate) or offered (job).",
     "summary": "One or two factual sentences, at most 400 characters.",
+    "target_title": "CV only: the role the person is seeking when it differs from the current "
+    "job (a career change, a first role in a new field), e.g. \"Data Analyst\"; null otherwise "
+    "and for a job.",
+    "must_have_skills": "Job only: the skills of the requirements / must-have / essential part "
+    "(not the nice-to-haves), spelled as in skills; [] for a CV or when not stated.",
 }
 
 

@@ -2,7 +2,8 @@
 
 `candidate_matches[c]` is c's exact top-K over every job (and symmetrically for jobs). When
 only the other side changed (an `AllOf` input), a list is updated from the changed columns
-alone — one product of the keys against the m changed entities — and stays exact:
+alone — one product of the keys against the m changed entities — and stays exact, because a
+pair's score depends on the two entities alone (matching.py):
 
     old list L = exact top-K over the old other side; C = the changed entities (rescored)
     merged     = (L without C) ∪ C                        → take its top-K, T
@@ -11,7 +12,8 @@ alone — one product of the keys against the m changed entities — and stays e
     those few keys (a "hole") are recomputed against the whole other side.
 
 Ties are broken by the other entity's id in code point order, in both paths, so an
-incremental update gives exactly the list a full recompute would.
+incremental update gives exactly the list a full recompute would. Every entry carries its
+explanation (features, shared skills, missing must-haves), computed once when it enters.
 """
 
 from __future__ import annotations
@@ -21,29 +23,46 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from talentflow.talent import matching
-from talentflow.talent.matching import Side
-from talentflow.talent.value_stores import MatchList
+from talentflow.talent.matching import Side, Weights, fold_skill
+from talentflow.talent.value_stores import Match, MatchList
 
 
-def _lists(keys: Sequence[str], ids: Sequence[Sequence[str]], scores: np.ndarray,
-           cosines: np.ndarray, coverages: np.ndarray) -> dict[str, MatchList]:
-    out = {}
-    for i, key in enumerate(keys):
-        n = len(ids[i])
-        out[key] = MatchList(tuple(ids[i]), tuple(scores[i, :n].tolist()),
-                             tuple(cosines[i, :n].tolist()), tuple(coverages[i, :n].tolist()))
+def explain(own: Side, other: Side, own_is_candidate: bool, rows: Sequence[int],
+            cols: Sequence[int], scores: Sequence[float]) -> list[Match]:
+    """The Match entries of pairs (own[rows[p]], other[cols[p]])."""
+    feats = matching.oriented_features(own, other, own_is_candidate, np.asarray(rows),
+                                       np.asarray(cols))
+    out = []
+    for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        cand, job = ((own.entities[r], other.entities[c]) if own_is_candidate
+                     else (other.entities[c], own.entities[r]))
+        have = {fold_skill(s) for s in cand.skills}
+        out.append(Match(
+            other.ids[c], float(scores[p]), *(float(x) for x in feats[p]),
+            shared_skills=tuple(s for s in job.skills if fold_skill(s) in have),
+            missing_must_haves=tuple(s for s in job.must_have_skills
+                                     if fold_skill(s) not in have)))
     return out
 
 
-def full_lists(own: Side, other: Side, *, own_is_candidate: bool,
+def full_lists(own: Side, other: Side, *, own_is_candidate: bool, weights: Weights,
                k: int = matching.DEFAULT_TOP_K) -> dict[str, MatchList]:
     """Each entity of `own` against the whole `other` side (id-ordered)."""
-    best = matching.top_k(own, other, new_is_candidate=own_is_candidate, k=k)
-    return _lists(list(own.ids), best.ids, best.scores, best.cosines, best.coverages)
+    best = matching.top_k(own, other, new_is_candidate=own_is_candidate, weights=weights, k=k)
+    rows = [i for i, cols in enumerate(best.columns) for _ in cols]
+    cols = [c for row in best.columns for c in row]
+    entries = explain(own, other, own_is_candidate, rows, cols,
+                      [s for row in best.scores for s in row])
+    out, at = {}, 0
+    for i, key in enumerate(own.ids):
+        n = len(best.columns[i])
+        out[key] = MatchList(tuple(entries[at:at + n]))
+        at += n
+    return out
 
 
 def update_lists(own: Side, old: Mapping[str, MatchList], changed: Side,
-                 changed_ids: Sequence[str], *, own_is_candidate: bool,
+                 changed_ids: Sequence[str], *, own_is_candidate: bool, weights: Weights,
                  k: int = matching.DEFAULT_TOP_K) -> tuple[dict[str, MatchList], list[str]]:
     """Merge the rescored `changed` entities into `own`'s old lists.
 
@@ -54,53 +73,46 @@ def update_lists(own: Side, old: Mapping[str, MatchList], changed: Side,
     n, m = len(keys), len(changed)
     gone = set(changed_ids)
     old_scores = np.full((n, k), -np.inf, dtype=np.float32)
-    old_cos = np.zeros((n, k), dtype=np.float32)
-    old_cov = np.zeros((n, k), dtype=np.float32)
-    old_ids: list[list[str]] = []
+    kept: list[list[Match]] = []
     lost = np.zeros(n, dtype=bool)
     kth_old = np.full(n, -np.inf, dtype=np.float32)
     full_old = np.zeros(n, dtype=bool)
     for i, key in enumerate(keys):
-        lst = old[key]
-        kept = [j for j, oid in enumerate(lst.ids[:k]) if oid not in gone]
-        lost[i] = len(kept) < min(len(lst.ids), k)
-        full_old[i] = len(lst.ids) >= k
+        entries = old[key].matches[:k]
+        row = [e for e in entries if e.id not in gone]
+        lost[i] = len(row) < len(entries)
+        full_old[i] = len(old[key]) >= k
         if full_old[i]:
-            kth_old[i] = lst.scores[k - 1]
-        old_ids.append([lst.ids[j] for j in kept])
-        for slot, j in enumerate(kept):
-            old_scores[i, slot] = lst.scores[j]
-            old_cos[i, slot] = lst.cosines[j]
-            old_cov[i, slot] = lst.skill_overlaps[j]
-    if m:
-        s_new, c_new, v_new = matching.oriented_scores(own, changed, own_is_candidate)
-    else:
-        s_new = c_new = v_new = np.zeros((n, 0), dtype=np.float32)
-    merged_s = np.hstack([old_scores, s_new])
-    merged_c = np.hstack([old_cos, c_new])
-    merged_v = np.hstack([old_cov, v_new])
-    universe = sorted({i for row in old_ids for i in row} | set(changed.ids))
+            kth_old[i] = entries[k - 1].score
+        kept.append(row)
+        old_scores[i, :len(row)] = [e.score for e in row]
+    s_new = (matching.oriented_scores(own, changed, own_is_candidate, weights) if m
+             else np.zeros((n, 0), dtype=np.float32))
+    merged = np.hstack([old_scores, s_new])
+    universe = sorted({e.id for row in kept for e in row} | set(changed.ids))
     rank = {oid: r for r, oid in enumerate(universe)}
     big = len(universe) + 1  # padding sorts last among equal (-inf) scores
     ranks = np.full((n, k + m), big, dtype=np.int64)
-    for i, row in enumerate(old_ids):
-        ranks[i, :len(row)] = [rank[o] for o in row]
+    for i, row in enumerate(kept):
+        ranks[i, :len(row)] = [rank[e.id] for e in row]
     if m:
         ranks[:, k:] = np.asarray([rank[o] for o in changed.ids], dtype=np.int64)
-    order = np.lexsort((ranks, -merged_s), axis=1)[:, :k]
-    top_s = np.take_along_axis(merged_s, order, axis=1)
-    top_c = np.take_along_axis(merged_c, order, axis=1)
-    top_v = np.take_along_axis(merged_v, order, axis=1)
-    top_r = np.take_along_axis(ranks, order, axis=1)
+    order = np.lexsort((ranks, -merged), axis=1)[:, :k]
+    top_s = np.take_along_axis(merged, order, axis=1)
     kth_new = top_s[:, k - 1] if k else np.full(n, np.inf)
     hole = full_old & lost & ~(kth_new > kth_old)
+    # The entries that come from the changed side are explained in one batch.
+    new_pairs = [(i, int(slot) - k) for i in range(n) if not hole[i]
+                 for slot in order[i][np.isfinite(top_s[i])] if slot >= k]
+    explained = explain(own, changed, own_is_candidate, [i for i, _ in new_pairs],
+                        [c for _, c in new_pairs],
+                        [float(s_new[i, c]) for i, c in new_pairs])
+    fresh = dict(zip(new_pairs, explained, strict=True))
     lists: dict[str, MatchList] = {}
     for i, key in enumerate(keys):
         if hole[i]:
             continue
-        valid = int(np.isfinite(top_s[i]).sum())
-        ids = [universe[r] for r in top_r[i, :valid].tolist()]
-        lists[key] = MatchList(tuple(ids), tuple(top_s[i, :valid].tolist()),
-                               tuple(top_c[i, :valid].tolist()),
-                               tuple(top_v[i, :valid].tolist()))
+        slots = order[i][np.isfinite(top_s[i])].tolist()
+        lists[key] = MatchList(tuple(kept[i][s] if s < k else fresh[(i, s - k)]
+                                     for s in slots))
     return lists, [key for i, key in enumerate(keys) if hole[i]]

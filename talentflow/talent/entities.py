@@ -30,6 +30,11 @@ class Entity:
     def vector_table(self) -> str:
         return f"{self.kind}_vectors"
 
+    @property
+    def chunk_table(self) -> str:
+        """One dense vector per chunk of the raw text (owned by the vectors asset)."""
+        return f"{self.kind}_text_chunks"
+
     # Asset names, in the words of DESIGN.md.
     @property
     def source_asset(self) -> str:

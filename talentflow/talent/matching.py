@@ -1,123 +1,326 @@
-"""Matching maths: exact top-K of (cosine + skill overlap) between two sides, in numpy.
+"""Matching maths: the exact top-K of a fused score between two sides, in numpy and scipy.
 
-Why numpy and not pgvector for the cross-join: on this machine, 1,000 new x 100,000 existing
-vectors took 1.3 s as chunked float32 matrix products (exact, recall 1.0) against 155 s for one
-SQL LATERAL query with an exact scan, and HNSW gave recall 0.06-0.6 (see PREFECT_NOTES). So a
-batch of new entities is one matrix product against the other side, and results are exact.
+Why not pgvector for the cross-join: on this machine, 1,000 new x 100,000 existing vectors
+took 1.3 s as chunked float32 matrix products (exact, recall 1.0) against 155 s for one SQL
+LATERAL query with an exact scan, and HNSW gave recall 0.06-0.6 (see PREFECT_NOTES). So a
+batch of new entities is a few matrix products against the other side, and results are exact.
 
-Score of a (candidate, job) pair:
-    score = cosine_weight * cosine(candidate, job) + skill_weight * coverage
-    coverage = |skills(candidate) & skills(job)| / |skills(job)|   (0 when the job lists none)
-Both terms are matrix products, so the top-K is exact for the combined score, not a rerank of
-a cosine shortlist.
+The score of a (candidate, job) pair is a weighted sum of four features, each a function of
+the two entities alone (so a stored top-K list can be updated from what changed, and stays
+exact; see cross_join.py):
+
+    dense      cosine of the two dense vectors (profile + every chunk of the raw text)
+    lexical    cosine of the two lexical vectors (lexical.py: stemmed terms, language IDF)
+    skills     |skills(c) & skills(j)| / |skills(j)|, counted only when BOTH sides have at
+               least MIN_SKILLS skills (one shared "Excel" must not decide a ranking)
+    seniority  1 - |level(c) - level(j)| / 3, floored at 0 (intern .. executive)
+
+    score = Weights.dense * dense + Weights.lexical * lexical + ...
+
+The weights are fitted on the project's labelled corpus with cross-validation (fusion.py),
+not set by hand. Every feature is a (sparse) matrix product or a gather, so the top-K is exact
+for the fused score, not a rerank of a shortlist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+import scipy.sparse as sp
 
-COSINE_WEIGHT = 0.8
-SKILL_WEIGHT = 0.2
+from talentflow.talent import lexical
+from talentflow.talent.profile import SENIORITY_LEVELS
+
 DEFAULT_TOP_K = 10
-CHUNK_ROWS = 2048  # rows of the new side per product: bounds memory at 2048 x N floats
+# Rows of the new side per product: memory is a few CHUNK_ROWS x len(other) float32 arrays.
+CHUNK_ROWS = 512
+MIN_SKILLS = 3
+FEATURES: tuple[str, ...] = ("dense", "lexical", "skills", "seniority")
+
+_LEVELS = np.arange(len(SENIORITY_LEVELS))
+# Seniority fit by level distance: same level 1, one apart 2/3, two 1/3, further 0.
+SENIORITY_FIT = np.clip(
+    1.0 - np.abs(_LEVELS[:, np.newaxis] - _LEVELS[np.newaxis, :]) / 3.0, 0.0, 1.0
+).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each feature counts in the score."""
+
+    dense: float
+    lexical: float
+    skills: float
+    seniority: float
+
+    def as_array(self) -> np.ndarray:
+        return np.asarray([getattr(self, f) for f in FEATURES], dtype=np.float32)
+
+    @classmethod
+    def from_array(cls, values: Sequence[float]) -> Weights:
+        return cls(**{f: float(v) for f, v in zip(FEATURES, values, strict=True)})
+
+
+assert tuple(f.name for f in fields(Weights)) == FEATURES
+
+
+def fold_skill(name: str) -> str:
+    """How two skill names are compared: case and spacing do not matter."""
+    return " ".join(name.lower().split())
+
+
+@dataclass(frozen=True)
+class Entity:
+    """What matching needs of one candidate or job."""
+
+    vector: np.ndarray  # unit dense vector
+    lexical: lexical.LexicalVector
+    skills: tuple[str, ...]
+    must_have_skills: tuple[str, ...]
+    seniority: str
 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of the cross-join: ids, unit vectors (n, d) and multi-hot skills (n, s)."""
+    """One side of the cross-join as matrices, rows in `ids` order."""
 
     ids: Sequence[str]
-    vectors: np.ndarray
-    skills: np.ndarray
-    skill_lists: Sequence[Sequence[str]] | None = None  # the skills as names, if loaded
-    versions: Sequence[str] | None = None  # the vectors' data versions, if loaded
+    vectors: np.ndarray  # (n, d) float32 unit vectors
+    lexical: sp.csr_matrix  # (n, 2**HASH_BITS) unit rows
+    skills: sp.csr_matrix  # (n, 2**HASH_BITS) multi-hot of folded skill names
+    levels: np.ndarray  # (n,) seniority index
+    entities: Sequence[Entity]
+    versions: Sequence[str] | None = None  # the entities' data versions, if loaded
 
     def __post_init__(self) -> None:
-        if len(self.ids) != len(self.vectors) or len(self.ids) != len(self.skills):
-            raise ValueError("ids, vectors and skills must have the same length")
+        n = len(self.ids)
+        if not (len(self.vectors) == self.lexical.shape[0] == self.skills.shape[0]
+                == len(self.levels) == len(self.entities) == n):
+            raise ValueError("every part of a Side must have one row per id")
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @classmethod
+    def of(cls, ids: Sequence[str], entities: Sequence[Entity],
+           versions: Sequence[str] | None = None, dims: int = 384) -> Side:
+        vectors = (np.vstack([np.asarray(e.vector, dtype=np.float32) for e in entities])
+                   if entities else np.zeros((0, dims), dtype=np.float32))
+        return cls(list(ids), vectors, lexical.matrix([e.lexical for e in entities]),
+                   skill_matrix([e.skills for e in entities]),
+                   np.asarray([SENIORITY_LEVELS.index(e.seniority) for e in entities],
+                              dtype=np.int64),
+                   list(entities), versions)
+
     def take(self, rows: Sequence[int] | np.ndarray) -> Side:
         rows = np.asarray(rows, dtype=np.int64)
-        return Side([self.ids[i] for i in rows], self.vectors[rows], self.skills[rows])
+        return Side([self.ids[i] for i in rows], self.vectors[rows], self.lexical[rows],
+                    self.skills[rows], self.levels[rows],
+                    [self.entities[i] for i in rows],
+                    None if self.versions is None else [self.versions[i] for i in rows])
 
 
-def skill_matrix(skill_lists: Sequence[Sequence[str]], index: dict[str, int]) -> np.ndarray:
-    """Multi-hot float32 matrix (len(skill_lists), len(index)); unknown skills are ignored."""
-    out = np.zeros((len(skill_lists), len(index)), dtype=np.float32)
-    for row, skills in enumerate(skill_lists):
-        cols = [index[s] for s in skills if s in index]
-        out[row, cols] = 1.0
+def skill_matrix(skill_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+    """Multi-hot CSR matrix of folded skill names (hashed like lexical terms)."""
+    rows = [sorted({lexical.term_id(fold_skill(s)) for s in skills}) for skills in skill_lists]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    indices = np.fromiter((c for r in rows for c in r), dtype=np.int32, count=int(indptr[-1]))
+    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                         shape=(len(rows), 1 << lexical.HASH_BITS))
+
+
+def _scaled_rows(matrix: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
+    """Each row of a CSR matrix times its factor (no diagonal matrix over 2**24 columns)."""
+    out = matrix.copy()
+    out.data = out.data * np.repeat(factors.astype(np.float32), np.diff(out.indptr))
     return out
 
 
-def scores(candidates: Side, jobs: Side) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(score, cosine, coverage) matrices of shape (len(candidates), len(jobs))."""
-    cosine = candidates.vectors @ jobs.vectors.T
-    # Coverage as one product against skills pre-divided by each job's skill count: no
-    # division (and no temporary) over the whole score matrix.
-    counts = jobs.skills.sum(axis=1)
-    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
-    coverage = candidates.skills @ (jobs.skills * inverse[:, np.newaxis]).T
-    return COSINE_WEIGHT * cosine + SKILL_WEIGHT * coverage, cosine, coverage
+def _skill_gates(side: Side) -> tuple[np.ndarray, np.ndarray]:
+    """(0/1 gate, 1/count or 0) per row: skills count only from MIN_SKILLS up."""
+    count = np.diff(side.skills.indptr)
+    gate = (count >= MIN_SKILLS).astype(np.float32)
+    return gate, np.where(count >= MIN_SKILLS, 1.0 / np.maximum(count, 1), 0.0)
 
 
-def oriented_scores(rows: Side, cols: Side, rows_are_candidates: bool
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coverage(candidates: Side, jobs: Side) -> sp.csr_matrix:
+    """Gated skill coverage, sparse (candidates x jobs)."""
+    c_gate, _ = _skill_gates(candidates)
+    _, j_scale = _skill_gates(jobs)
+    return _scaled_rows(candidates.skills, c_gate) @ _scaled_rows(jobs.skills, j_scale).T
+
+
+# --- the fused score as one dense product plus two sparse tails -------------------------------
+#
+# A sparse product costs per pair of entries sharing a term, so common terms ("sales",
+# "Excel") make it nearly dense and slow. The HEAD terms (the most frequent on the large side)
+# are therefore handled densely, inside the same BLAS product as the dense vectors and the
+# seniority fit (concatenated columns); only the rare TAIL terms stay sparse. The split does
+# not change the result: score = dense part + tail part, whichever terms are in the head.
+
+HEAD_TERMS = 256  # at most this many lexical and skill terms each are handled densely
+HEAD_MIN_SHARE = 0.005  # a term joins the head if at least this share of rows has it
+
+
+@dataclass(frozen=True)
+class Head:
+    lexical: np.ndarray  # sorted term ids handled densely
+    skills: np.ndarray
+
+
+def _common_terms(matrix: sp.csr_matrix) -> np.ndarray:
+    if matrix.shape[0] == 0 or matrix.nnz == 0:
+        return np.zeros(0, dtype=np.int32)
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    common = np.flatnonzero(df >= max(2, HEAD_MIN_SHARE * matrix.shape[0]))
+    if len(common) > HEAD_TERMS:
+        common = common[np.argpartition(-df[common], HEAD_TERMS - 1)[:HEAD_TERMS]]
+    return np.sort(common).astype(np.int32)
+
+
+def head_of(side: Side) -> Head:
+    """The terms of `side` handled densely (its most frequent ones)."""
+    return Head(_common_terms(side.lexical), _common_terms(side.skills))
+
+
+def _split(matrix: sp.csr_matrix, head: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """(dense columns of the head terms, the rest as CSR)."""
+    n = matrix.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    pos = np.minimum(np.searchsorted(head, matrix.indices), max(len(head) - 1, 0))
+    in_head = (head[pos] == matrix.indices) if len(head) else np.zeros(matrix.nnz, bool)
+    dense_part = np.zeros((n, len(head)), dtype=np.float32)
+    dense_part[rows[in_head], pos[in_head]] = matrix.data[in_head]
+    keep = ~in_head
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    tail = sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
+    return dense_part, tail
+
+
+@dataclass(frozen=True)
+class Operands:
+    """One side ready for the product: candidates carry the weights, jobs the scaling."""
+
+    dense: np.ndarray  # [dense vector | seniority | head lexical | head skills]
+    lexical_tail: sp.csr_matrix | None
+    skills_tail: sp.csr_matrix | None
+
+
+def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head) -> Operands:
+    w = weights
+    lex_head, lex_tail = _split(side.lexical, head.lexical)
+    gate, scale = _skill_gates(side)
+    factor = gate if as_candidate else scale
+    sk_head, sk_tail = _split(_scaled_rows(side.skills, factor), head.skills)
+    if as_candidate:
+        parts = [w.dense * side.vectors, w.seniority * SENIORITY_FIT[side.levels],
+                 w.lexical * lex_head, w.skills * sk_head]
+        lex_tail, sk_tail = lex_tail * np.float32(w.lexical), sk_tail * np.float32(w.skills)
+    else:
+        parts = [side.vectors, np.eye(len(SENIORITY_LEVELS), dtype=np.float32)[side.levels],
+                 lex_head, sk_head]
+    return Operands(np.hstack([p.astype(np.float32, copy=False) for p in parts]),
+                    lex_tail if w.lexical else None, sk_tail if w.skills else None)
+
+
+def product(candidates: Operands, jobs: Operands) -> np.ndarray:
+    """The fused score matrix of two prepared sides, rows = the first (either role: the
+    score is a plain dot product of the operands)."""
+    out = candidates.dense @ jobs.dense.T
+    for left, right in ((candidates.lexical_tail, jobs.lexical_tail),
+                        (candidates.skills_tail, jobs.skills_tail)):
+        if left is not None and right is not None and left.nnz and right.nnz:
+            tail = (left @ right.T).tocoo()
+            # Pairs are unique in a product's output: a fancy-indexed += is exact.
+            out[tail.row, tail.col] += tail.data
+    return out
+
+
+def scores(candidates: Side, jobs: Side, weights: Weights, head: Head | None = None
+           ) -> np.ndarray:
+    """The fused score matrix (len(candidates), len(jobs)), float32."""
+    head = head or head_of(jobs if len(jobs) >= len(candidates) else candidates)
+    return product(operands(candidates, as_candidate=True, weights=weights, head=head),
+                   operands(jobs, as_candidate=False, weights=weights, head=head))
+
+
+def features(candidates: Side, jobs: Side, ci: np.ndarray, ji: np.ndarray) -> np.ndarray:
+    """The four features of the pairs (candidates[ci[p]], jobs[ji[p]]): shape (p, 4)."""
+    ci, ji = np.asarray(ci, dtype=np.int64), np.asarray(ji, dtype=np.int64)
+    out = np.zeros((len(ci), len(FEATURES)), dtype=np.float32)
+    if not len(ci):
+        return out
+    out[:, 0] = np.einsum("pd,pd->p", candidates.vectors[ci], jobs.vectors[ji])
+    out[:, 1] = np.asarray(candidates.lexical[ci].multiply(jobs.lexical[ji]).sum(axis=1)).ravel()
+    cov = _coverage(candidates.take(np.unique(ci)), jobs.take(np.unique(ji))).tocsr()
+    rows = np.searchsorted(np.unique(ci), ci)
+    cols = np.searchsorted(np.unique(ji), ji)
+    out[:, 2] = np.asarray(cov[rows, cols]).ravel()
+    out[:, 3] = SENIORITY_FIT[candidates.levels[ci], jobs.levels[ji]]
+    return out
+
+
+def oriented(rows: Side, cols: Side, rows_are_candidates: bool) -> tuple[Side, Side]:
+    """(candidates, jobs) of two sides given as (rows, cols)."""
+    return (rows, cols) if rows_are_candidates else (cols, rows)
+
+
+def oriented_scores(rows: Side, cols: Side, rows_are_candidates: bool, weights: Weights
+                    ) -> np.ndarray:
     """`scores` with `rows` as the rows whichever side they are."""
     if rows_are_candidates:
-        return scores(rows, cols)
-    score, cosine, coverage = scores(cols, rows)
-    return score.T, cosine.T, coverage.T
+        return scores(rows, cols, weights)
+    return scores(cols, rows, weights).T
+
+
+def oriented_features(rows: Side, cols: Side, rows_are_candidates: bool,
+                      ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
+    if rows_are_candidates:
+        return features(rows, cols, ri, ci)
+    return features(cols, rows, ci, ri)
 
 
 @dataclass(frozen=True)
 class TopK:
-    """Per row of a side, the best K columns of the other side, best first (-inf padded)."""
+    """Per row of a side, the best K columns of the other side, best first."""
 
-    ids: list[list[str]]
-    scores: np.ndarray  # (n, K)
-    cosines: np.ndarray
-    coverages: np.ndarray
+    columns: list[list[int]]  # indices into the other side
+    scores: list[list[float]]
 
 
 def _best(score: np.ndarray, k: int) -> np.ndarray:
     """Column indices of each row's top k, best first; ties broken by the lower column."""
-    kk = min(k, score.shape[1])
+    n, m = score.shape
+    kk = min(k, m)
     if kk == 0:
-        return np.zeros((score.shape[0], 0), dtype=np.int64)
-    part = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
-    kth = np.take_along_axis(score, part, axis=1).min(axis=1)
-    # argpartition picks ANY of the columns tied with the k-th score; where more than kk
-    # columns reach it, choose among them by column (the other entity's id order).
-    tied_rows = np.nonzero((score >= kth[:, np.newaxis]).sum(axis=1) > kk)[0]
-    for row in tied_rows.tolist():
-        reach = np.nonzero(score[row] >= kth[row])[0]
-        order = np.lexsort((reach, -score[row, reach]))[:kk]
-        part[row] = reach[order]
-    part.sort(axis=1)
-    order = np.argsort(-np.take_along_axis(score, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+        return np.zeros((n, 0), dtype=np.int64)
+    # The kk-th largest value of each row (a partition copies values only: no n x m index
+    # array); every column reaching it is a contender, and each row has at least kk.
+    kth = np.partition(score, m - kk, axis=1)[:, m - kk]
+    rows, cols = np.nonzero(score >= kth[:, np.newaxis])
+    order = np.lexsort((cols, -score[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    first = np.searchsorted(rows, np.arange(n))
+    return cols[first[:, np.newaxis] + np.arange(kk)[np.newaxis, :]]
 
 
-def top_k(new: Side, other: Side, *, new_is_candidate: bool, k: int = DEFAULT_TOP_K) -> TopK:
-    """Each new entity's exact top-K against the whole other side, in chunks of rows
-    (memory: CHUNK_ROWS x len(other) floats at a time)."""
-    ids: list[list[str]] = []
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+def top_k(new: Side, other: Side, *, new_is_candidate: bool, weights: Weights,
+          k: int = DEFAULT_TOP_K) -> TopK:
+    """Each new entity's exact top-K against the whole other side (ids in code point order
+    break ties), in chunks of CHUNK_ROWS rows; the other side is prepared once."""
+    columns: list[list[int]] = []
+    best_scores: list[list[float]] = []
+    head = head_of(other)
+    prepared = operands(other, as_candidate=not new_is_candidate, weights=weights, head=head)
     for start in range(0, len(new), CHUNK_ROWS):
         chunk = new.take(range(start, min(start + CHUNK_ROWS, len(new))))
-        score, cosine, coverage = oriented_scores(chunk, other, new_is_candidate)
+        mine = operands(chunk, as_candidate=new_is_candidate, weights=weights, head=head)
+        score = product(mine, prepared)  # symmetric in form: rows are `new` either way
         best = _best(score, k)
-        ids.extend([[other.ids[c] for c in row] for row in best.tolist()])
-        parts.append(tuple(np.take_along_axis(m, best, axis=1)
-                           for m in (score, cosine, coverage)))
-    if not parts:
-        empty = np.zeros((0, 0), dtype=np.float32)
-        return TopK([], empty, empty, empty)
-    return TopK(ids, *(np.vstack([p[i] for p in parts]) for i in range(3)))
+        columns.extend(best.tolist())
+        best_scores.extend(np.take_along_axis(score, best, axis=1).tolist())
+    return TopK(columns, best_scores)

@@ -213,6 +213,7 @@ def test_budget_stops_before_the_call_that_would_pass_it(
     conn: psycopg.Connection, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from talentflow.costs import tokens
+    from talentflow.costs.estimate import DEFAULT_COMPLETION_RATIO
     from tasks.assets import NORMALIZE_BATCH
 
     use_openai(monkeypatch, server)
@@ -223,8 +224,8 @@ def test_budget_stops_before_the_call_that_would_pass_it(
     first_batch, second_batch = keys[:NORMALIZE_BATCH], keys[NORMALIZE_BATCH:]
     # Room for ~1.2 calls: the first batch's first call fits, its second does not; the
     # second batch sees the first one's spending in the ledger and calls nothing.
-    per_call = MINI.cost(tokens.prompt_tokens(texts[keys[0]], "candidate")
-                         + tokens.schema_tokens(), 200)
+    prompt = tokens.prompt_tokens(texts[keys[0]], "candidate") + tokens.schema_tokens()
+    per_call = MINI.cost(prompt, round(prompt * DEFAULT_COMPLETION_RATIO))
     monkeypatch.setenv("TALENTFLOW_BUDGET_RUN_USD", str(round(per_call * 6 / 5, 6)))
 
     run = normalize(keys)

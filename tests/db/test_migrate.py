@@ -26,7 +26,7 @@ ENGINE_TABLES = {
 TALENT_TABLES = {
     "candidates", "jobs", "quarantine", "normalized_candidates", "normalized_jobs",
     "candidate_vectors", "job_vectors", "sensor_cursors", "llm_calls",
-    "candidate_matches", "job_matches",
+    "candidate_matches", "job_matches", "candidate_text_chunks", "job_text_chunks",
 }
 
 

@@ -271,9 +271,9 @@ def test_job_title_from_a_hiring_sentence(
     assert profile(normalizer, text, "job").title == title
 
 
-def test_no_role_anywhere_falls_back_to_a_plain_line(normalizer: RulesNormalizer) -> None:
+def test_no_role_anywhere_is_unspecified_not_the_name(normalizer: RulesNormalizer) -> None:
     p = profile(normalizer, "Location: Remote\nMaria Silva\nmaria@example.com\n")
-    assert p.title == "Maria Silva"  # not "Location: Remote"
+    assert p.title == "Unspecified"  # never the person's name, nor "Location: Remote"
     assert p.remote is True and p.location is None
 
 
@@ -290,3 +290,315 @@ def test_no_role_anywhere_falls_back_to_a_plain_line(normalizer: RulesNormalizer
 def test_title_from_an_experience_line(normalizer: RulesNormalizer, line: str, title: str) -> None:
     text = f"Maria Silva\nmaria@example.com\n\nExperience\n{line}\n- Shipped things.\n"
     assert profile(normalizer, text).title == title
+
+
+# --------------------------------------------------------------------------------------------
+# Realistic CVs and postings beyond software (written for these tests).
+
+WAREHOUSE_CV_NO_HEADLINE = """\
+Tomasz Nowak
+tomasz.nowak@example.com | +44 7700 900123
+
+Experience
+Westfield Distribution — 2015 – 2018
+Warehouse Operative
+- Forklift (counterbalance and reach), goods in, stock rotation.
+Northwind Logistics Ltd, Coventry — Jan 2019 – Present
+Team Leader Warehouse
+- Led a team of 14 pickers and packers across two shifts.
+
+Skills
+Manhattan WMS, Forklift licence, Inventory control, Health & Safety, Descartes
+"""
+
+PROSE_NURSE_CV = """\
+Daniel Okafor
+
+I am a registered nurse with 6 years of experience on busy surgical wards and in the \
+emergency department. I hold BLS and ACLS certification and I am comfortable with IV \
+cannulation, wound care and medication administration.
+"""
+
+CLINICAL_JOB = """\
+Clinical Research Associate (m/f/d)
+Location: Berlin, Germany
+
+About the role
+Monitor phase II-III oncology trials at investigator sites for our sponsor clients.
+
+Requirements
+- Life sciences degree
+- 2+ years of on-site monitoring experience
+- Solid knowledge of GCP and ICH guidelines
+- Medidata Rave, Veeva Vault eTMF
+- Fluent English and German
+
+Nice to have
+- Oncology experience
+- CTMS (Siebel)
+"""
+
+CLOUD_JOB = """\
+Platform Engineer
+We run everything on GCP: GKE, BigQuery and Terraform, deployed with Argo CD.
+
+Requirements
+- 3+ years with Kubernetes on GCP
+- Python or Go
+"""
+
+FREIGHT_JOB = """\
+Customs & Freight Coordinator
+Location: Rotterdam, Netherlands
+
+What you'll need
+- Experience with CargoWise One or similar freight software
+- Knowledge of Incoterms 2020 and customs clearance
+- Advanced Excel
+- Fluent Dutch
+- Experience with REST APIs is a plus
+
+Desirable
+- SAP MM
+- Magaya
+"""
+
+
+def test_name_is_never_the_title_and_the_current_role_is(normalizer: RulesNormalizer) -> None:
+    # No headline: the title is the most recent experience entry (listed second here), not the
+    # name on the first line, not the older job.
+    p = profile(normalizer, WAREHOUSE_CV_NO_HEADLINE)
+    assert p.title == "Team Leader Warehouse"
+    assert p.seniority == "lead"  # the title says so
+    # A surname that is also a role word ("Koch" = cook) is still a name.
+    p = profile(normalizer, "Anna Koch\nSoftware Engineer\nBerlin, Germany\n")
+    assert p.title == "Software Engineer"
+    p = profile(normalizer, "JANE DOE\nREGISTERED NURSE\njane@example.com\n")
+    assert p.title == "Registered Nurse"
+
+
+def test_prose_cv_title_from_the_text(normalizer: RulesNormalizer) -> None:
+    p = profile(normalizer, PROSE_NURSE_CV)
+    assert p.title == "Registered Nurse"
+    assert p.years_experience == 6
+    assert p.seniority == "senior"
+    assert {"BLS", "ACLS", "IV Therapy", "Wound Care", "Medication Administration"} <= set(
+        p.skills
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("Sous Chef at Hotel Kaiserhof Wien", "Sous Chef"),
+        ("Staff Nurse — Royal London Hospital", "Staff Nurse"),
+        ("Accountant, Northwind Trading Ltd", "Accountant"),
+        ("Northwind Trading Ltd | Accountant", "Accountant"),
+        ("Enfermera de UCI en Hospital Universitario La Paz", "Enfermera de UCI"),
+        ("Buchhalterin bei Alpenwerk GmbH", "Buchhalterin"),
+        ("Chef de partie chez Brasserie des Célestins", "Chef de partie"),
+    ],
+)
+def test_company_is_stripped_from_the_title(
+    normalizer: RulesNormalizer, line: str, title: str
+) -> None:
+    assert profile(normalizer, f"Alex Morgan\n{line}\n").title == title
+    job = profile(normalizer, f"{line}\nLocation: Vienna, Austria\n", "job")
+    assert job.title == title
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("Mathematics Teacher (Secondary)", "Mathematics Teacher (Secondary)"),
+        ("Mathematics Teacher (Secondary), Greenfield Academy",
+         "Mathematics Teacher (Secondary)"),
+        ("Teacher (Maths, Physics) | Greenfield Academy", "Teacher (Maths, Physics)"),
+        ("Mathematics Teacher (Secondary", "Mathematics Teacher"),  # unclosed: dropped whole
+        ("Data Analyst)", "Data Analyst"),
+    ],
+)
+def test_brackets_are_kept_whole_or_dropped_whole(
+    normalizer: RulesNormalizer, line: str, title: str
+) -> None:
+    assert profile(normalizer, f"Sarah Mitchell\n{line}\nBristol, UK\n").title == title
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "target"),
+    [
+        ("Hannah Becker\nPrimary School Teacher\n\nProfile\nPrimary school teacher with 7 years "
+         "of experience, now looking to move into data analysis.\n\nExperience\nClass Teacher, "
+         "Elbschule Hamburg (2018 – present)\n", "Primary School Teacher", "Data Analyst"),
+        ("Jordan Smith\n\nSummary\nSelf-taught programmer seeking my first role as a junior "
+         "developer.\n\nExperience\nBarista, Bean There Café (2021 – present)\n",
+         "Barista", "Junior Developer"),
+        ("Lena Ortiz\nMarketing Coordinator\n\nAbout me\nAfter five years in marketing I am "
+         "transitioning into UX research.\n", "Marketing Coordinator", "UX Researcher"),
+        ("Mike Brown\nAspiring Data Analyst | Former Teacher\n\nExperience\nHistory Teacher, "
+         "Oakwood High School (2015 – 2024)\n", "History Teacher", "Data Analyst"),
+        ("Felix Braun\n\nProfil\nNach 8 Jahren in der Logistik suche ich den Quereinstieg als "
+         "Softwareentwickler.\n\nBerufserfahrung\nDisponent, Spedition Meyer GmbH "
+         "(2016 – heute)\n", "Disponent", "Softwareentwickler"),
+        ("Claire Dubois\nComptable\n\nProfil\nComptable depuis 6 ans, en reconversion "
+         "professionnelle vers le métier de développeuse web.\n", "Comptable",
+         "Développeuse Web"),
+    ],
+)
+def test_career_change_fills_target_title(
+    normalizer: RulesNormalizer, text: str, title: str, target: str
+) -> None:
+    p = profile(normalizer, text)
+    assert (p.title, p.target_title) == (title, target)
+    assert p.seniority == "junior"  # new in the field, whatever the years elsewhere
+
+
+def test_no_target_without_a_change(normalizer: RulesNormalizer) -> None:
+    text = ("Kim Lee\nBackend Engineer\n\nSummary\nBackend engineer with 6 years of experience, "
+            "seeking a senior backend role in fintech.\n")
+    p = profile(normalizer, text)
+    assert p.target_title is None and p.title == "Backend Engineer"
+    assert profile(normalizer, CLINICAL_JOB, "job").target_title is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seniority"),
+    [
+        ("Priya Patel\nStaff Nurse\n\nSummary\nStaff Nurse with 4 years of experience.\n", "mid"),
+        ("Tom Hale\nStaff Accountant\n\nSummary\nAccountant with 1 year of experience.\n",
+         "junior"),
+        ("Rui Costa\nStaff Software Engineer\n", "lead"),
+        ("Grace Lee\nCare Assistant at Senior Living Homes Ltd\n\nExperience\nCare Assistant, "
+         "Senior Living Homes Ltd (2023 – present)\n", "mid"),
+        ("Ola Berg\nAccountant\n\nSummary\nAccountant with 12 years of experience.\n", "senior"),
+        ("Ola Berg\nAccountant\n\nSummary\nAccountant with 12 years of experience; I manage a "
+         "team of 6 accountants.\n", "lead"),
+        ("Ravi Kumar\n\nSummary\nOperations professional with 15 years of experience; managed a "
+         "team of 40 across three sites.\n", "executive"),
+        ("Sam Green\nStore Manager\n", "lead"),
+        ("Lukas Gruber\nHead Chef\n", "lead"),
+        ("Julie Roy\nCommis Chef\n", "junior"),
+        ("Nina Vogel\nLogistics Coordinator\n\nSummary\nCoordinator with 8 months of work.\n",
+         "mid"),  # no years phrase, no dates: the middle of the scale
+    ],
+)
+def test_seniority_from_evidence_not_from_words_like_staff(
+    normalizer: RulesNormalizer, text: str, seniority: str
+) -> None:
+    assert profile(normalizer, text).seniority == seniority
+
+
+def test_most_people_are_not_senior_by_default(normalizer: RulesNormalizer) -> None:
+    short = "Ana Ruiz\nCustomer Support Specialist\n\nExperience\nCustomer Support Specialist " \
+            "— Helpdesk Co (2025 – present)\n"
+    assert profile(normalizer, short).seniority == "junior"  # 1.8 years to the fixed "present"
+    mid = short.replace("2025", "2022")
+    assert profile(normalizer, mid).seniority == "mid"  # 4.8 years
+    assert profile(normalizer, short.replace("2025", "2018")).seniority == "senior"  # 8.8
+
+
+def test_gcp_sense_follows_the_domain(normalizer: RulesNormalizer) -> None:
+    clinical = profile(normalizer, CLINICAL_JOB, "job")
+    assert "Good Clinical Practice" in clinical.skills
+    assert "GCP" not in clinical.skills  # not Google Cloud in a clinical posting
+    cloud = profile(normalizer, CLOUD_JOB, "job")
+    assert "GCP" in cloud.skills and "Good Clinical Practice" not in cloud.skills
+
+
+def test_qa_is_qa_testing_only_in_software(normalizer: RulesNormalizer) -> None:
+    support = ("Ana Ruiz\nCustomer Support Specialist\n\nExperience\n- Handled 60 tickets a day "
+               "in Zendesk; ran weekly ticket QA sessions for new agents.\n")
+    assert "QA Testing" not in profile(normalizer, support).skills
+    tester = ("Omar Haddad\nSoftware Tester\n\nExperience\n- QA for our mobile app releases: "
+              "test cases, regression testing in Selenium.\n")
+    assert "QA Testing" in profile(normalizer, tester).skills
+
+
+def test_unknown_skills_in_lists_are_kept(normalizer: RulesNormalizer) -> None:
+    p = profile(normalizer, WAREHOUSE_CV_NO_HEADLINE)
+    # Known ones canonicalized, unknown ones ("Descartes") kept, nothing from the sentences.
+    assert {"Manhattan WMS", "Forklift Operation", "Inventory Management", "Health and Safety",
+            "Descartes"} <= set(p.skills)
+    text = ("Raj Mehta\nMechanical Design Engineer\n\nSkills\nSolidWorks, GD&T, Minitab, "
+            "Geometric modelling, Tolerance stack-up\n")
+    p = profile(normalizer, text)
+    assert p.skills[-5:] == ["SolidWorks", "GD&T", "Minitab", "Geometric Modelling",
+                             "Tolerance Analysis"]
+
+
+def test_sentences_in_requirements_give_only_known_skills(normalizer: RulesNormalizer) -> None:
+    text = ("Implementation Consultant\n\nRequirements\n- You will own the onboarding of new "
+            "customers from first call to go-live.\n- Clear written and spoken communication "
+            "in English.\n- 3+ years of experience in a similar role.\n")
+    p = profile(normalizer, text, "job")
+    assert set(p.skills) == {"Communication", "English"}
+
+
+def test_must_have_skills_of_a_job(normalizer: RulesNormalizer) -> None:
+    p = profile(normalizer, FREIGHT_JOB, "job")
+    assert p.must_have_skills == ["CargoWise", "Incoterms", "Customs Clearance", "Excel", "Dutch"]
+    # Nice-to-haves ("Desirable", "is a plus") are skills, not must-haves.
+    assert {"SAP MM", "Magaya", "REST APIs"} <= set(p.skills)
+    assert not {"SAP MM", "Magaya", "REST APIs"} & set(p.must_have_skills)
+    assert set(p.must_have_skills) <= set(p.skills)
+    clinical = profile(normalizer, CLINICAL_JOB, "job")
+    assert {"Good Clinical Practice", "Medidata Rave", "Veeva Vault", "English",
+            "German"} <= set(clinical.must_have_skills)
+    assert "CTMS" in clinical.skills and "CTMS" not in clinical.must_have_skills
+
+
+def test_must_haves_from_labels_and_none_for_cvs(normalizer: RulesNormalizer) -> None:
+    text = "Backend Developer\nMust have: Python, PostgreSQL, Docker\nNice to have: Kubernetes\n"
+    p = profile(normalizer, text, "job")
+    assert p.must_have_skills == ["Python", "PostgreSQL", "Docker"]
+    assert "Kubernetes" in p.skills
+    assert profile(normalizer, samples.JOB_NO_HEADINGS, "job").must_have_skills == []
+    assert profile(normalizer, WAREHOUSE_CV_NO_HEADLINE).must_have_skills == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "years", "skills"),
+    [
+        ("María Fernández López\nEnfermera de UCI\nMadrid, España\n\nPerfil profesional\n"
+         "Enfermera con 9 años de experiencia en cuidados intensivos.\n\nHabilidades\n"
+         "Administración de medicación, Curas, SVA, Inglés (B2)\n",
+         "Enfermera de UCI", 9, {"Critical Care", "Medication Administration", "Wound Care",
+                                 "ACLS", "English"}),
+        ("Katrin Weber\nBuchhalterin\nMünchen\n\nKurzprofil\nBuchhalterin mit 12 Jahren "
+         "Berufserfahrung (HGB und IFRS).\n\nKenntnisse\nDATEV, SAP FI, Lohnbuchhaltung\n",
+         "Buchhalterin", 12, {"HGB", "IFRS", "DATEV", "SAP FI", "Payroll"}),
+        ("Julien Moreau\nChef de partie\nLyon, France\n\nProfil\nCuisinier avec 8 ans "
+         "d'expérience en restauration.\n\nCompétences\nHACCP, Gestion des stocks, Pâtisserie\n",
+         "Chef de partie", 8, {"HACCP", "Inventory Management", "Pastry"}),
+    ],
+)
+def test_multilingual_headline_years_and_sections(
+    normalizer: RulesNormalizer, text: str, title: str, years: float, skills: set[str]
+) -> None:
+    p = profile(normalizer, text)
+    assert p.title == title
+    assert p.years_experience == years
+    assert skills <= set(p.skills)
+
+
+def test_multilingual_date_ranges_and_education(normalizer: RulesNormalizer) -> None:
+    text = ("Lea Schmidt\nBauingenieurin\n\nBerufserfahrung\nProjektleiterin, Bauwerk AG, "
+            "03/2019 – heute\nBauingenieurin, Stadtwerke Köln, 2014 – 2019\n\nAusbildung\n"
+            "Studium Bauingenieurwesen, TU München, 2008 – 2014\n")
+    p = profile(normalizer, text)
+    # Mar 2019 - Nov 2026 (the fixed "present") plus 2014 - 2019; the degree is not work.
+    assert p.years_experience == pytest.approx(12.7)
+    assert p.title == "Bauingenieurin"  # the headline
+
+
+def test_openai_schema_has_the_new_fields() -> None:
+    from talentflow.llm import prompts, schema
+
+    props = schema.profile_json_schema()["properties"]
+    assert {"target_title", "must_have_skills"} <= set(props)
+    assert props["must_have_skills"]["type"] == "array"
+    assert {"type": "null"} in props["target_title"]["anyOf"]
+    system = prompts.system_prompt()
+    assert "discarded" not in system
+    assert "target_title" in system and "must_have_skills" in system
+    assert "Good Clinical Practice" in system  # the ambiguous senses are explained
