@@ -46,7 +46,7 @@ VOCABULARY = 700
 SKILLS_PER_ENTITY = (3, 12)
 MUST_HAVES_PER_JOB = (0, 3)
 LEXICAL_VOCABULARY = 50_000
-LEXICAL_DRAWS = 36  # Zipf draws per entity; repeats merged: ~32 distinct terms
+LEXICAL_DRAWS = 36  # Zipf draws per entity; repeats merged: ~32 distinct terms (MAX_TERMS)
 ZIPF_EXPONENT = 1.0
 K = 10
 

@@ -62,7 +62,7 @@ def ranking_metrics(scores: np.ndarray, relevance: np.ndarray) -> dict[str, floa
     right = graded >= RIGHT
     n_right = np.maximum(right.sum(axis=1), 1)
     first = np.where(right.any(axis=1), right.argmax(axis=1), -1)
-    rr = np.where(first >= 0, 1.0 / (first + 1), 0.0)
+    rr = np.where(first >= 0, 1.0 / np.maximum(first + 1, 1), 0.0)
     discounts = 1.0 / np.log2(np.arange(2, 12))
     gains = (2.0 ** graded[:, :10] - 1) @ discounts[:graded[:, :10].shape[1]]
     ideal = (2.0 ** -np.sort(-relevance, axis=1)[:, :10] - 1) @ discounts[

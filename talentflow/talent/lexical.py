@@ -36,7 +36,26 @@ LANGUAGES = {"en": "english", "es": "spanish", "de": "german", "fr": "french"}
 HASH_BITS = 24  # 16M term ids: collisions between two texts' terms are negligible
 K1 = 1.2
 ZIPF_CEILING = 7.0  # words more common than 10 per million words weigh nothing
-MAX_TERMS = 400  # the heaviest terms of a text; bounds storage and the sparse products
+MAX_TERMS = 128  # the heaviest terms of a text; bounds storage and the sparse products
+
+# Abbreviations common in job titles and CVs, read as their words too (the abbreviation is
+# kept: "ops" matches "ops" and "operations"). General English usage, not a skills list.
+ABBREVIATIONS: dict[str, str] = {
+    "ops": "operations", "mgr": "manager", "mgmt": "management", "dev": "developer",
+    "devs": "developers", "eng": "engineer", "sr": "senior", "snr": "senior", "jr": "junior",
+    "asst": "assistant", "assoc": "associate", "admin": "administrator", "exec": "executive",
+    "acct": "accountant", "accts": "accounts", "rep": "representative", "reps": "representatives",
+    "coord": "coordinator", "spec": "specialist", "tech": "technician", "dir": "director",
+    "vp": "vice president", "hr": "human resources", "hrbp": "human resources business partner",
+    "rn": "registered nurse", "ta": "talent acquisition", "bd": "business development",
+    "sdr": "sales development representative", "bdr": "business development representative",
+    "ae": "account executive", "kam": "key account manager", "pm": "product manager",
+    "ux": "user experience", "ui": "user interface", "ml": "machine learning",
+    "sre": "site reliability engineer", "qa": "quality assurance",
+    "fp&a": "financial planning analysis",
+    "ap": "accounts payable", "ar": "accounts receivable", "gl": "general ledger",
+    "icu": "intensive care unit", "sen": "special educational needs",
+}
 
 # A term: letters/digits, keeping what makes a tool's name ("c++", "c#", "node.js", "r&d").
 _TOKEN = re.compile(r"[^\W_]+(?:[+#]+|(?:[.&'][^\W_]+)+)?")
@@ -75,11 +94,23 @@ def _stemmer(lang: str):
 
 @cache
 def informativeness(word: str, lang: str) -> float:
+    if word[-1] in "+#":
+        # wordfreq reads "c++" and "c#" as the letter "c": a tool name is as rare as any.
+        return ZIPF_CEILING
     return max(0.0, ZIPF_CEILING - wordfreq.zipf_frequency(word, lang))
 
 
 def tokens(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def _with_expansions(words: list[str]) -> list[str]:
+    out = []
+    for word in words:
+        out.append(word)
+        if word in ABBREVIATIONS:
+            out.extend(ABBREVIATIONS[word].split())
+    return out
 
 
 def term_id(stem: str) -> int:
@@ -96,7 +127,7 @@ def lexical_vector(fields: Iterable[tuple[str, float]], lang: str | None = None
     tf: Counter[str] = Counter()
     info: dict[str, float] = {}
     for text, field_weight in fields:
-        for word in tokens(text):
+        for word in _with_expansions(tokens(text)):
             s = stem(word)
             tf[s] += field_weight
             # A stem is as informative as its rarest surface form seen ("payroll", "payrolls").

@@ -161,8 +161,9 @@ def _coverage(candidates: Side, jobs: Side) -> sp.csr_matrix:
 # seniority fit (concatenated columns); only the rare TAIL terms stay sparse. The split does
 # not change the result: score = dense part + tail part, whichever terms are in the head.
 
-HEAD_TERMS = 256  # at most this many lexical and skill terms each are handled densely
+HEAD_TERMS = 128  # at most this many lexical and skill terms each are handled densely
 HEAD_MIN_SHARE = 0.005  # a term joins the head if at least this share of rows has it
+SKINNY_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ class Operands:
     """One side ready for the product: candidates carry the weights, jobs the scaling."""
 
     dense: np.ndarray  # [dense vector | seniority | head lexical | head skills]
+    # The sparse tails, transposed once (CSR of the transpose): a prepared side is the
+    # right operand of every chunk's product.
+    lexical_tail_t: sp.csr_matrix | None
+    skills_tail_t: sp.csr_matrix | None
     lexical_tail: sp.csr_matrix | None
     skills_tail: sp.csr_matrix | None
 
@@ -223,18 +228,21 @@ def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head) ->
     else:
         parts = [side.vectors, np.eye(len(SENIORITY_LEVELS), dtype=np.float32)[side.levels],
                  lex_head, sk_head]
+    lex_tail = lex_tail if w.lexical else None
+    sk_tail = sk_tail if w.skills else None
     return Operands(np.hstack([p.astype(np.float32, copy=False) for p in parts]),
-                    lex_tail if w.lexical else None, sk_tail if w.skills else None)
+                    None if lex_tail is None else lex_tail.T.tocsr(),
+                    None if sk_tail is None else sk_tail.T.tocsr(), lex_tail, sk_tail)
 
 
-def product(candidates: Operands, jobs: Operands) -> np.ndarray:
-    """The fused score matrix of two prepared sides, rows = the first (either role: the
-    score is a plain dot product of the operands)."""
-    out = candidates.dense @ jobs.dense.T
-    for left, right in ((candidates.lexical_tail, jobs.lexical_tail),
-                        (candidates.skills_tail, jobs.skills_tail)):
-        if left is not None and right is not None and left.nnz and right.nnz:
-            tail = (left @ right.T).tocoo()
+def product(rows: Operands, cols: Operands) -> np.ndarray:
+    """The fused score matrix of two prepared sides (rows x cols), whichever side plays the
+    candidate: the score is a plain dot product of the operands."""
+    out = rows.dense @ cols.dense.T
+    for left, right_t in ((rows.lexical_tail, cols.lexical_tail_t),
+                          (rows.skills_tail, cols.skills_tail_t)):
+        if left is not None and right_t is not None and left.nnz and right_t.nnz:
+            tail = (left @ right_t).tocoo()
             # Pairs are unique in a product's output: a fancy-indexed += is exact.
             out[tail.row, tail.col] += tail.data
     return out
@@ -243,7 +251,12 @@ def product(candidates: Operands, jobs: Operands) -> np.ndarray:
 def scores(candidates: Side, jobs: Side, weights: Weights, head: Head | None = None
            ) -> np.ndarray:
     """The fused score matrix (len(candidates), len(jobs)), float32."""
-    head = head or head_of(jobs if len(jobs) >= len(candidates) else candidates)
+    if head is None:
+        # A skinny product (a few changed entities) has few output pairs: all sparse is
+        # cheapest. Otherwise the larger side's common terms go dense.
+        skinny = min(len(candidates), len(jobs)) <= SKINNY_ROWS
+        head = (Head(np.zeros(0, np.int32), np.zeros(0, np.int32)) if skinny
+                else head_of(jobs if len(jobs) >= len(candidates) else candidates))
     return product(operands(candidates, as_candidate=True, weights=weights, head=head),
                    operands(jobs, as_candidate=False, weights=weights, head=head))
 
