@@ -1,6 +1,7 @@
 """Bench: the pipeline over the sample vs bare sentence-transformers encoding of the same texts.
 
-Target (issue 2): pipeline wall time <= 1.3x the bare batch encoding of the texts it embeds.
+Target (issue 10): pipeline wall time <= 1.5x the bare batch encoding of the texts it embeds
+(the profile texts and every chunk of the raw texts).
 Both are measured warm, in one process: the model is loaded and the ephemeral Prefect API is
 up before either clock starts, so the ratio is the pipeline's own overhead (normalize, SQL,
 Prefect task and flow runs, the per-partition cache, matching, artifacts) on top of the
@@ -129,6 +130,7 @@ def main() -> None:
     from talentflow import embeddings
     from talentflow.db import connect
     from talentflow.talent import store
+    from talentflow.talent.dense import text_chunks
     from talentflow.talent.entities import CANDIDATE, JOB
 
     settings = embeddings.EmbedderSettings.from_env()
@@ -190,10 +192,12 @@ def main() -> None:
         with connect() as conn:
             texts = []
             for ent in (CANDIDATE, JOB):
-                ids = [r.id for r in store.load_sources(conn, ent)]
-                # (profile, data version, provider, model) per id
-                texts += [profile.embedding_text() for profile, *_ in
-                          store.load_profiles(conn, ent, ids).values()]
+                sources = {r.id: r.text for r in store.load_sources(conn, ent)}
+                # What embed encodes per entity: its profile text and every chunk of its
+                # raw text (tasks/embed.py), in one list as the pipeline does.
+                profiles = store.load_profiles(conn, ent, list(sources))
+                texts += [profile.embedding_text() for profile, *_ in profiles.values()]
+                texts += [chunk for key in profiles for chunk in text_chunks(sources[key])]
         waits.append(settle())
         t = time.perf_counter()
         bare_encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
@@ -207,7 +211,7 @@ def main() -> None:
         "pipeline_s": round(pipeline_s, 2),
         "bare_encode_s": round(bare_s, 2),
         "ratio": round(pipeline_s / bare_s, 2),
-        "target_ratio": 1.3,
+        "target_ratio": 1.5,
         "pipeline_samples_s": [round(x, 2) for x in pipeline],
         # Within each pipeline run: the encoder's time (the same model object) and the rest.
         "pipeline_encode_samples_s": [round(x, 2) for x in own_encode],
