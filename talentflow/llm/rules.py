@@ -72,7 +72,7 @@ from talentflow.llm.base import KINDS, Kind, NormalizationError, NormalizationRe
 from talentflow.llm.prompts import DEFAULT_MAX_INPUT_CHARS
 from talentflow.talent import vocabulary as vocabulary_mod
 from talentflow.talent.profile import SENIORITY_LEVELS, NormalizedProfile
-from talentflow.talent.vocabulary import Vocabulary, strip_skill, tidy_skill
+from talentflow.talent.vocabulary import Vocabulary, balanced_brackets, strip_skill, tidy_skill
 
 RULES_MODEL = "rules-v1"
 
@@ -425,22 +425,6 @@ _SENTENCE_WORDS = _wordset(
     """i i'm my we we're our you you'll you're your looking seeking with into who that which
     years year experience am is are was were have has will to passionate motivated dedicated
     con mit avec años jahre jahren ans busco suche je ich soy yo mi mein meine mon""")
-_OPEN_CLOSE = {"(": ")", "[": "]", "{": "}"}
-
-
-def _balanced(text: str) -> str:
-    """Drop an unmatched closing bracket, or everything from an unmatched opening one."""
-    stack: list[int] = []
-    for i, ch in enumerate(text):
-        if ch in _OPEN_CLOSE:
-            stack.append(i)
-        elif ch in _OPEN_CLOSE.values():
-            if stack and _OPEN_CLOSE[text[stack[-1]]] == ch:
-                stack.pop()
-            else:
-                return _balanced(text[:i] + text[i + 1 :])
-    return text[: stack[0]] if stack else text
-
 
 def _words(text: str) -> list[str]:
     return [w.casefold().strip("'’-") for w in _WORD.findall(text)]
@@ -494,7 +478,7 @@ def _tidy_title(title: str) -> str:
     title = _DATEISH.sub("", title)
     title = re.sub(r"\(\s*[-–—,;:/]*\s*\)", "", title)
     title = re.sub(r"\s+", " ", title).strip(" ,;:-–—|·•/")
-    title = _balanced(title).strip(" ,;:-–—|·•/")
+    title = balanced_brackets(title).strip(" ,;:-–—|·•/")
     letters = [c for c in title if c.isalpha()]
     if len(letters) > 5 and all(c.isupper() for c in letters):  # "REGISTERED NURSE"
         title = " ".join(w if len(w) <= 3 else w.capitalize() for w in title.split())

@@ -195,7 +195,7 @@ _LEFT_JUNK = " \t-–—•·*>#+,;:!?\"'`“”‘’„«»▪◦●○■□�
 _RIGHT_JUNK = " \t-–—•·*,;:.!?\"'`“”‘’„«»"
 
 
-def _balanced(text: str) -> str:
+def balanced_brackets(text: str) -> str:
     """Drop an unmatched closing bracket, or everything from an unmatched opening one."""
     stack: list[int] = []
     for i, ch in enumerate(text):
@@ -205,7 +205,7 @@ def _balanced(text: str) -> str:
             if stack and _OPEN_CLOSE[text[stack[-1]]] == ch:
                 stack.pop()
             else:
-                return _balanced(text[:i] + text[i + 1 :])
+                return balanced_brackets(text[:i] + text[i + 1 :])
     if stack:
         return text[: stack[0]].rstrip()
     return text
@@ -240,8 +240,8 @@ def strip_skill(phrase: str) -> str:
     text = _LEAD_IN.sub("", text, count=1)
     for _ in range(2):
         text = _QUALIFIER.sub("", text).lstrip(_LEFT_JUNK).rstrip(_RIGHT_JUNK)
-    text = _balanced(text).lstrip(_LEFT_JUNK + "/&").rstrip(_RIGHT_JUNK + "/&")
-    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]) == text[1:-1]:
+    text = balanced_brackets(text).lstrip(_LEFT_JUNK + "/&").rstrip(_RIGHT_JUNK + "/&")
+    if text.startswith("(") and text.endswith(")") and balanced_brackets(text[1:-1]) == text[1:-1]:
         text = text[1:-1].strip()
     return text
 
