@@ -25,7 +25,7 @@ for the fused score, not a rerank of a shortlist.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -207,12 +207,19 @@ class Operands:
     """One side ready for the product: candidates carry the weights, jobs the scaling."""
 
     dense: np.ndarray  # [dense vector | seniority | head lexical | head skills]
-    # The sparse tails, transposed once (CSR of the transpose): a prepared side is the
-    # right operand of every chunk's product.
-    lexical_tail_t: sp.csr_matrix | None
-    skills_tail_t: sp.csr_matrix | None
     lexical_tail: sp.csr_matrix | None
     skills_tail: sp.csr_matrix | None
+    # The tails transposed once (CSR of the transpose), for a side that is the right
+    # operand of many products (`transposed`); else products transpose as they go.
+    lexical_tail_t: sp.csr_matrix | None = None
+    skills_tail_t: sp.csr_matrix | None = None
+
+    def transposed(self) -> Operands:
+        return replace(self,
+                       lexical_tail_t=None if self.lexical_tail is None
+                       else self.lexical_tail.T.tocsr(),
+                       skills_tail_t=None if self.skills_tail is None
+                       else self.skills_tail.T.tocsr())
 
 
 def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head) -> Operands:
@@ -231,18 +238,17 @@ def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head) ->
     lex_tail = lex_tail if w.lexical else None
     sk_tail = sk_tail if w.skills else None
     return Operands(np.hstack([p.astype(np.float32, copy=False) for p in parts]),
-                    None if lex_tail is None else lex_tail.T.tocsr(),
-                    None if sk_tail is None else sk_tail.T.tocsr(), lex_tail, sk_tail)
+                    lex_tail, sk_tail)
 
 
 def product(rows: Operands, cols: Operands) -> np.ndarray:
     """The fused score matrix of two prepared sides (rows x cols), whichever side plays the
     candidate: the score is a plain dot product of the operands."""
     out = rows.dense @ cols.dense.T
-    for left, right_t in ((rows.lexical_tail, cols.lexical_tail_t),
-                          (rows.skills_tail, cols.skills_tail_t)):
-        if left is not None and right_t is not None and left.nnz and right_t.nnz:
-            tail = (left @ right_t).tocoo()
+    for left, right, right_t in ((rows.lexical_tail, cols.lexical_tail, cols.lexical_tail_t),
+                                 (rows.skills_tail, cols.skills_tail, cols.skills_tail_t)):
+        if left is not None and right is not None and left.nnz and right.nnz:
+            tail = (left @ (right.T if right_t is None else right_t)).tocoo()
             # Pairs are unique in a product's output: a fancy-indexed += is exact.
             out[tail.row, tail.col] += tail.data
     return out
@@ -328,7 +334,8 @@ def top_k(new: Side, other: Side, *, new_is_candidate: bool, weights: Weights,
     columns: list[list[int]] = []
     best_scores: list[list[float]] = []
     head = head_of(other)
-    prepared = operands(other, as_candidate=not new_is_candidate, weights=weights, head=head)
+    prepared = operands(other, as_candidate=not new_is_candidate, weights=weights,
+                        head=head).transposed()
     for start in range(0, len(new), CHUNK_ROWS):
         chunk = new.take(range(start, min(start + CHUNK_ROWS, len(new))))
         mine = operands(chunk, as_candidate=new_is_candidate, weights=weights, head=head)
