@@ -91,15 +91,23 @@ def wait_final(run_id: str, timeout: float = WAIT_S) -> Any:
     raise AssertionError(f"flow run {run_id} not final within {timeout} s: {run.state}")
 
 
-def read_events(name: str, resource_id: str) -> list[dict[str, Any]]:
+def read_events(name: str, resource_id: str, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """The stored events of that name and resource. Prefect persists events in batches after
+    acting on them (a trigger may start a run before its event is readable), so this waits
+    until at least one is there or `timeout` passes."""
     from prefect.client.orchestration import get_client
 
+    deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
-        resp = client.request("POST", "/events/filter", json={
-            "filter": {"event": {"name": [name]}, "resource": {"id": [resource_id]}},
-            "limit": 50})
-        resp.raise_for_status()
-    return resp.json()["events"]
+        while True:
+            resp = client.request("POST", "/events/filter", json={
+                "filter": {"event": {"name": [name]}, "resource": {"id": [resource_id]}},
+                "limit": 50})
+            resp.raise_for_status()
+            events = resp.json()["events"]
+            if events or time.monotonic() > deadline:
+                return events
+            time.sleep(0.5)
 
 
 def deployment_run(served: Served, *params: str) -> subprocess.CompletedProcess:
