@@ -119,10 +119,6 @@ class Vocabulary:
                 seen.setdefault(value.casefold(), value)
         return list(seen.values())
 
-    def index(self) -> dict[str, int]:
-        """Column index of each canonical skill (for multi-hot skill matrices)."""
-        return {name: i for i, name in enumerate(self.names)}
-
 
 def _fold(name: str) -> str:
     return " ".join(name.strip().lower().split())
