@@ -591,7 +591,10 @@ class Run:
                 continue
             version = out.data_version or store.version(out.value)
             items[k] = (out.value, version)
-            meta = {**out.metadata, **({"cached": True} if k in cached else {})}
+            # A store may describe its values (DataFrameStore: rows, date range, preview);
+            # what the asset put in Output.metadata wins over it.
+            meta = {**store.metadata(out.value), **out.metadata,
+                    **({"cached": True} if k in cached else {})}
             rows.append(Record(k, version, inputs=inputs[k], metadata=meta or None,
                                flow_run_id=self.flow_run_id, started_at=started_at))
         with conn.transaction():

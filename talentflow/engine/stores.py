@@ -34,6 +34,10 @@ class ValueStore:
         """The data version of a value (pure: called before anything is written)."""
         return data_version(value)
 
+    def metadata(self, value: Any) -> dict[str, Any]:
+        """What to record about a value beside its materialization (none by default)."""
+        return {}
+
     def write(self, conn: psycopg.Connection, asset: str,
               items: Mapping[str, tuple[Any, str]]) -> None:
         """Write {key: (value, data version)} in the caller's transaction."""
