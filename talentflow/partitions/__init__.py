@@ -30,17 +30,22 @@ from talentflow.partitions.materializations import (
     succeed,
 )
 from talentflow.partitions.sets import (
+    Cadence,
+    DstNaming,
     DynamicPartitions,
     MultiPartitions,
+    NamedSchedule,
     PartitionSet,
     StaticPartitions,
     TimeWindowPartitions,
+    Weekday,
 )
 from talentflow.partitions.status import KeyStatus, Reason, ReasonKind, counts, status, status_all
 from talentflow.partitions.versions import code_version, data_version
 
 __all__ = [
-    "ALL", "AllOf", "Asset", "Custom", "Dep", "DimensionProjection", "DynamicPartitions",
+    "ALL", "AllOf", "Asset", "Cadence", "Custom", "Dep", "DstNaming", "NamedSchedule",
+    "Weekday", "DimensionProjection", "DynamicPartitions",
     "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
     "PartitionSet", "Reason", "ReasonKind", "Record", "StaticPartitions", "TimeWindowOffset",
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
