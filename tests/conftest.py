@@ -4,7 +4,9 @@ per test (cloned from a migrated template, ~0.1 s), and Prefect pointed at a tem
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,10 @@ from talentflow import config
 # to start on a cold machine (see PREFECT_NOTES: 20 s is not enough).
 _SESSION_HOME = Path(os.environ.get("TALENTFLOW_TEST_HOME") or "/tmp") / f"tf-tests-{os.getpid()}"
 _SESSION_HOME.mkdir(parents=True, exist_ok=True)
+# Removed when the run ends (a session's embedded PostgreSQL and Prefect home take 0.1-2 GB).
+# Registered before anything starts the server: atexit runs last-in first-out, so the
+# server's own stop handler runs first and the folder goes after it.
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
 for _name in [n for n in os.environ if n.startswith("PREFECT_")
               and n not in ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",)]:
     del os.environ[_name]
