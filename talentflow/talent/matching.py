@@ -283,11 +283,6 @@ def features(candidates: Side, jobs: Side, ci: np.ndarray, ji: np.ndarray) -> np
     return out
 
 
-def oriented(rows: Side, cols: Side, rows_are_candidates: bool) -> tuple[Side, Side]:
-    """(candidates, jobs) of two sides given as (rows, cols)."""
-    return (rows, cols) if rows_are_candidates else (cols, rows)
-
-
 def oriented_scores(rows: Side, cols: Side, rows_are_candidates: bool, weights: Weights
                     ) -> np.ndarray:
     """`scores` with `rows` as the rows whichever side they are."""

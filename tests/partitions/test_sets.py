@@ -18,6 +18,7 @@ from talentflow.partitions import (
     codec,
     registry,
 )
+from tests.support.dst import offset_changes
 
 BERLIN = "Europe/Berlin"
 
@@ -153,20 +154,7 @@ ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Sa
          "America/Havana", "Pacific/Chatham", "Asia/Kolkata", "UTC"]
 
 
-def _transitions(zone: str) -> list[datetime]:
-    tz, out = ZoneInfo(zone), []
-    t = datetime(2026, 1, 1, tzinfo=UTC)
-    prev = t.astimezone(tz).utcoffset()
-    while t.year == 2026:
-        t += timedelta(minutes=30)
-        off = t.astimezone(tz).utcoffset()
-        if off != prev:
-            out.append(t)
-            prev = off
-    return out or [datetime(2026, 6, 1, tzinfo=UTC)]
-
-
-TRANSITIONS = {z: _transitions(z) for z in ZONES}
+TRANSITIONS = {z: offset_changes(z) for z in ZONES}
 SPANS = {"minute": timedelta(hours=3), "hourly": timedelta(days=2),
          "0 */3 * * *": timedelta(days=3), "daily": timedelta(days=6),
          "30 2 * * *": timedelta(days=6), "0 0 * * *": timedelta(days=6),

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from talentflow.partitions import InvalidPartitionKey, MultiPartitions, StaticPartitions
 from talentflow.partitions.sets import DstNaming, TimeWindowPartitions, Weekday
+from tests.support.dst import offset_changes
 
 CHICAGO = "America/Chicago"
 BERLIN = "Europe/Berlin"
@@ -261,20 +262,7 @@ SPAN = {"hourly": timedelta(days=3), "daily": timedelta(days=70), "weekly": time
         "monthly": timedelta(days=1200)}
 
 
-def _changes(zone: str) -> list[datetime]:
-    tz, out = ZoneInfo(zone), []
-    t = datetime(2026, 1, 1, tzinfo=UTC)
-    previous = t.astimezone(tz).utcoffset()
-    while t.year == 2026:
-        t += timedelta(minutes=30)
-        offset = t.astimezone(tz).utcoffset()
-        if offset != previous:
-            out.append(t)
-            previous = offset
-    return out or [datetime(2026, 6, 1, tzinfo=UTC)]
-
-
-CHANGES = {z: _changes(z) for z in ZONES}
+CHANGES = {z: offset_changes(z) for z in ZONES}
 
 
 @settings(max_examples=80, deadline=None)
