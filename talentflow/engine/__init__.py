@@ -15,6 +15,7 @@ Nothing here names an application entity: it serves any Prefect project.
 
 from talentflow.db import connect
 from talentflow.engine.automation import Eager, Manual, OnCron, OnMissing
+from talentflow.engine.checks import AssetCheck, CheckOutcome, CheckResult, Severity, asset_check
 from talentflow.engine.context import (
     AllOfInput,
     BatchContext,
@@ -31,7 +32,14 @@ from talentflow.engine.definitions import (
     UnknownAsset,
     load_definitions,
 )
-from talentflow.engine.flow import materialize, materialize_flow, pending, run_in_flow
+from talentflow.engine.flow import (
+    checks_flow,
+    materialize,
+    materialize_flow,
+    pending,
+    run_checks,
+    run_in_flow,
+)
 from talentflow.engine.run import AssetReport, KeySelection, RunReport
 from talentflow.engine.stores import PostgresValueStore, Stored, ValueStore
 from talentflow.partitions.assets import (
@@ -54,7 +62,9 @@ from talentflow.partitions.sets import (
 
 # What a user needs, from one place: declarations, the graph, running it, the connection.
 __all__ = [
-    "AllOf", "AllOfInput", "AssetReport", "BatchContext", "Changes", "Custom", "Definitions",
+    "AllOf", "AllOfInput", "AssetCheck", "AssetReport", "BatchContext", "Changes",
+    "CheckOutcome", "CheckResult", "Custom", "Definitions", "Severity", "asset_check",
+    "checks_flow", "run_checks",
     "Eager", "Manual", "OnCron", "OnMissing",
     "DefinitionsNotFound", "Dep", "DimensionProjection", "DynamicPartitions", "Failure",
     "Identity", "InvalidPartitionKey", "KeyContext", "KeyFailed", "KeySelection",

@@ -1,6 +1,7 @@
-"""Definitions: the one graph object of a project — its assets and resources.
+"""Definitions: the one graph object of a project — its assets, checks and resources.
 
-    defs = Definitions(assets=[raw, clean, report], resources={"llm": Resource(llm_settings)})
+    defs = Definitions(assets=[raw, clean, report], checks=[report_not_empty],
+                       resources={"llm": Resource(llm_settings)})
 
 It resolves dependencies by name, orders assets upstream first, owns name lookup and binds
 resources: their settings are resolved ONCE per `bind()` and used both for the code versions
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from talentflow.engine.checks import AssetCheck
 from talentflow.partitions.assets import AllOf, Asset, Dep
 from talentflow.partitions.sets import PartitionSet
 
@@ -53,6 +55,7 @@ class Definitions:
         assets: Sequence[Asset],
         resources: Mapping[str, Resource | Any] | None = None,
         *,
+        checks: Sequence[AssetCheck] = (),
         migrations: Sequence[Path | str] = (),
         run_hooks: Sequence[Callable[[Any], None]] = (),
         name: str = "",
@@ -85,6 +88,20 @@ class Definitions:
                 raise ValueError(f"asset {a.name!r} uses undeclared resources {unknown}")
         self._declared = declared
         self._order = _topological(declared)
+        self._checks: dict[str, AssetCheck] = {}
+        for c in checks:
+            if not isinstance(c, AssetCheck):
+                raise TypeError(f"Definitions(checks=...) takes asset checks, not {c!r}")
+            if c.name in self._checks:
+                raise ValueError(f"two checks are named {c.name!r}")
+            if c.asset_name not in declared:
+                raise ValueError(f"check {c.name!r} is of {c.asset_name!r}, which is not in "
+                                 f"these definitions (assets: {sorted(declared)})")
+            if declared[c.asset_name].source:
+                raise ValueError(f"check {c.name!r}: {c.asset_name!r} is a source asset; "
+                                 "checks run after an asset is computed")
+            c.validate_against(declared[c.asset_name], list(self.resources))
+            self._checks[c.name] = c
         self._bound: dict[str, Asset] | None = None
         self._values: dict[str, Any] | None = None
 
@@ -100,6 +117,10 @@ class Definitions:
         for name in self._order:  # upstream first: deps resolve to bound objects
             a = self._declared[name]
             bound[name] = a.bound([d.resolve(bound[d.name]) for d in a.deps], versions)
+            # Status and downstream blocking look at these checks' results (and only these:
+            # a check removed from the definitions no longer blocks anything).
+            bound[name].blocking_checks = tuple(
+                c.name for c in self.checks_of(name) if c.blocking)
         twin._bound = bound
         return twin
 
@@ -138,6 +159,23 @@ class Definitions:
 
     def find(self, name: str) -> Asset | None:
         return self._assets().get(name)
+
+    @property
+    def checks(self) -> list[AssetCheck]:
+        """Every check, in the order of the assets they check (then by name)."""
+        rank = {n: i for i, n in enumerate(self._order)}
+        return sorted(self._checks.values(), key=lambda c: (rank[c.asset_name], c.name))
+
+    def checks_of(self, asset: str) -> list[AssetCheck]:
+        return sorted((c for c in self._checks.values() if c.asset_name == asset),
+                      key=lambda c: c.name)
+
+    def get_check(self, name: str) -> AssetCheck:
+        try:
+            return self._checks[name]
+        except KeyError:
+            raise UnknownAsset(f"unknown check {name!r} (known: "
+                               f"{', '.join(sorted(self._checks)) or 'none'})") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._declared

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from talentflow.engine import compute as computing
+from talentflow.engine.checks import AssetCheck
 from talentflow.engine.context import BatchContext
 from talentflow.engine.definitions import Definitions, load_definitions
 from talentflow.engine.run import (
@@ -36,6 +37,7 @@ from talentflow.engine.run import (
     RunReport,
     candidate_keys,
     observe_all,
+    run_check,
     sources_of,
     wanted,
 )
@@ -44,6 +46,8 @@ from talentflow.partitions.status import STATES, counts
 
 FLOW_NAME = "materialize"
 RUN_ARTIFACT_KEY = "materialize-run"
+CHECKS_ARTIFACT_KEY = "asset-checks"
+CHECKS_FLOW_NAME = "run-checks"
 STATUS_ARTIFACT_KEY = "partition-status"
 # The Definitions objects of in-process calls (Python API, CLI): flow parameters must be
 # JSON, so the call registers its object here and passes `definitions="in-process:<id>"`; a
@@ -79,6 +83,23 @@ def _compute_task(a: Asset) -> Callable[..., Any]:
     def call(ctx: BatchContext, upstream: dict[str, dict[str, Any]], label: str) -> Any:
         # quote(): Prefect would otherwise walk every upstream value looking for futures.
         return compute(ctx=quote(ctx), upstream=quote(upstream), label=label)
+
+    return call
+
+
+def _check_task(check: AssetCheck) -> Callable[..., Any]:
+    """The Prefect task evaluating one check over one batch: `check:<name>[<keys>]`."""
+
+    @task(name=f"check:{check.name}", task_run_name=f"check:{check.name}[{{label}}]",
+          cache_policy=NO_CACHE, persist_result=False)
+    def evaluate(asset: Asset, ctx: BatchContext, values: dict[str, Any],
+                 upstream: dict[str, dict[str, Any]], label: str) -> dict[str, Any]:
+        return run_check(check, asset, ctx, values, upstream)
+
+    def call(asset: Asset, ctx: BatchContext, values: dict[str, Any],
+             upstream: dict[str, dict[str, Any]], label: str) -> Any:
+        return evaluate(asset=quote(asset), ctx=quote(ctx), values=quote(values),
+                        upstream=quote(upstream), label=label)
 
     return call
 
@@ -158,8 +179,27 @@ def publish_run_artifacts(defs: Definitions, report: RunReport) -> None:
         create_table_artifact(key=STATUS_ARTIFACT_KEY, table=table,
                               description="Partitions per asset by status: "
                               + ", ".join(STATES))
+        publish_check_artifact(defs, report)
     except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
         log.warning("could not publish the run artifacts: %s", exc)
+
+
+def publish_check_artifact(defs: Definitions, report: RunReport) -> None:
+    """What the run's checks found: per check, its outcomes and the first keys that failed."""
+    from prefect.artifacts import create_table_artifact
+
+    rows = []
+    for r in report.assets.values():
+        for name, tally in r.checks.items():
+            check = defs.get_check(name)
+            bad = r.check_failing.get(name, [])
+            rows.append({"check": name, "asset": r.asset, "blocking": check.blocking,
+                         **tally, "failing keys": ", ".join(bad[:5])
+                         + (f" … (+{len(bad) - 5})" if len(bad) > 5 else "")})
+    if rows:
+        create_table_artifact(key=CHECKS_ARTIFACT_KEY, table=rows,
+                              description="Asset checks of this run: outcomes per check; a "
+                              "failed blocking check keeps its key's downstream from running")
 
 
 def _flow_run_name() -> str:
@@ -203,12 +243,16 @@ def run_in_flow(
     if sel.keys is not None and len(sel.keys) == 1:
         sets = sorted({a.partitions.name for a in selected if not a.source})
         _tag_run([f"partition:{s}/{sel.keys[0]}" for s in sets[:1]])
-    report = Run(defs, flow_run_id=run_id, task_factory=_compute_task).execute(selected, sel)
+    report = Run(defs, flow_run_id=run_id, task_factory=_compute_task,
+                 check_task_factory=_check_task).execute(selected, sel)
     publish_run_artifacts(defs, report)
     for hook in defs.run_hooks:
         hook(report)
     summary = ", ".join(f"{r.asset}: {len(r.ran)} ran, {len(r.cached)} cached, "
-                        f"{len(r.failed)} failed" for r in report.assets.values()
+                        f"{len(r.failed)} failed"
+                        + (f", {len(r.check_failed)} failed a blocking check"
+                           if r.check_failed else "")
+                        for r in report.assets.values()
                         if r.ran or r.cached or r.failed) or "nothing to do"
     try:
         from prefect.logging import get_run_logger
@@ -302,6 +346,62 @@ def materialize(
             key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
             only=list(only), upstream=upstream, downstream=downstream, definitions=spec,
         )
+    finally:
+        _IN_PROCESS.pop(spec, None)
+    return report_from_dict(result)
+
+
+def _checks_flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters or {}
+    key = p.get("partition_key")
+    return f"run-checks-{','.join(p.get('checks') or ['all'])}" + (f"-{key}" if key else "")
+
+
+@flow(name=CHECKS_FLOW_NAME, flow_run_name=_checks_flow_run_name)
+def checks_flow(
+    checks: list[str] | None = None,
+    partition_key: str | None = None,
+    partition_keys: list[str] | None = None,
+    key_from: str | None = None,
+    key_to: str | None = None,
+    definitions: str | None = None,
+) -> dict[str, Any]:
+    """Re-run asset checks alone (no materialization) on the current data of the keys.
+
+    checks: names (default all); partition_key / partition_keys / key_from..key_to: which
+    keys of the checked assets (default every materialized key)."""
+    from prefect.context import FlowRunContext
+
+    defs = _definitions(definitions).bind()
+    chosen = [defs.get_check(n) for n in checks] if checks else defs.checks
+    sel = _selection(partition_key, partition_keys, key_from, key_to, None, None, None)
+    ctx = FlowRunContext.get()
+    run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    report = Run(defs, flow_run_id=run_id, check_task_factory=_check_task
+                 ).execute_checks(chosen, sel)
+    try:
+        publish_check_artifact(defs, report)
+    except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
+        log.warning("could not publish the check artifact: %s", exc)
+    return report.to_dict()
+
+
+def run_checks(defs: Definitions | str | None = None, checks: Sequence[str] | None = None,
+               *, keys: Sequence[str] | None = None, key_from: str | None = None,
+               key_to: str | None = None) -> RunReport:
+    """Run the `run-checks` flow in this process (see checks_flow)."""
+    if not isinstance(defs, Definitions):
+        defs = load_definitions(defs)
+    for name in checks or []:
+        defs.get_check(name)  # unknown names fail before any flow run
+    spec = f"{_IN_PROCESS_PREFIX}{uuid.uuid4().hex}"
+    _IN_PROCESS[spec] = defs
+    try:
+        result = checks_flow(checks=list(checks) if checks else None,
+                             partition_keys=list(keys) if keys else None, key_from=key_from,
+                             key_to=key_to, definitions=spec)
     finally:
         _IN_PROCESS.pop(spec, None)
     return report_from_dict(result)

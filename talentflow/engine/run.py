@@ -10,6 +10,8 @@ Invariants this module keeps:
 4. Values, materialization records and claim releases of a batch commit together.
 5. A key's failure is that key's: batch-mates are recorded materialized, downstream keys of a
    failed or missing upstream key are blocked (reported, not run).
+6. Checks run on a batch right after it is recorded, against the materializations just
+   written; a key whose blocking check fails blocks its downstream like a failed key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ from typing import Any
 
 import psycopg
 
+from talentflow.engine import checks as checking
 from talentflow.engine import compute as computing
 from talentflow.engine.cache import PartitionCache, partition_cache_key
 from talentflow.engine.context import (
@@ -145,6 +149,12 @@ class AssetReport:
     failed: dict[str, str] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)  # upstream failed or missing
     held: dict[str, str] = field(default_factory=dict)  # a live run holds it: run id
+    # Keys computed whose blocking check failed ("check failed: <name>"), and keys with a
+    # non-blocking (or WARN) failure; per check, its outcomes counted.
+    check_failed: dict[str, str] = field(default_factory=dict)
+    check_warnings: dict[str, str] = field(default_factory=dict)
+    checks: dict[str, dict[str, int]] = field(default_factory=dict)
+    check_failing: dict[str, list[str]] = field(default_factory=dict)  # check -> keys
     seconds: float = 0.0
 
     @property
@@ -164,8 +174,13 @@ class RunReport:
         return {a: r.failed for a, r in self.assets.items() if r.failed}
 
     @property
+    def check_failed(self) -> dict[str, dict[str, str]]:
+        return {a: r.check_failed for a, r in self.assets.items() if r.check_failed}
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        """No key failed, and no blocking check failed."""
+        return not self.failed and not self.check_failed
 
     @property
     def did_work(self) -> bool:
@@ -355,13 +370,14 @@ def _now() -> datetime:
 
 class Run:
     def __init__(self, defs: Definitions, *, flow_run_id: str | None,
-                 task_factory: Any = None) -> None:
+                 task_factory: Any = None, check_task_factory: Any = None) -> None:
         self.defs = defs
         self.flow_run_id = flow_run_id
         self.holder = claims.local_holder(f"{flow_run_id or 'local'}:{uuid.uuid4().hex[:8]}")
         self.lease_s = lease_seconds()
         self.report = RunReport(flow_run_id)
         self._task_factory = task_factory
+        self._check_task_factory = check_task_factory
         self._cache: PartitionCache | None = None
         self._changed: dict[str, set[str]] = {}  # asset -> keys whose data changed this run
 
@@ -392,6 +408,40 @@ class Run:
         finally:
             with connect(vector=False) as conn:
                 claims.release_all(conn, self.holder)
+        self.report.seconds = round(time.perf_counter() - started, 3)
+        return self.report
+
+    def execute_checks(self, checks: Sequence[checking.AssetCheck], sel: KeySelection
+                       ) -> RunReport:
+        """Re-run checks alone on the current data of the selected keys (nothing is
+        materialized): a fixed check, or one added after the data, speaks for it now."""
+        from talentflow.db import connect
+
+        started = time.perf_counter()
+        with connect() as conn:
+            for name in dict.fromkeys(c.asset_name for c in checks):
+                a = self.defs.get(name)
+                mine = [c for c in checks if c.asset_name == name]
+                report = self.report.assets.setdefault(name, AssetReport(name))
+                if sel.narrowed:
+                    keys = candidate_keys(conn, [a], sel)[0][name] or []
+                else:
+                    keys = [k for (k,) in conn.execute(
+                        "SELECT partition_key FROM partition_latest WHERE asset = %s "
+                        "AND success_id IS NOT NULL ORDER BY partition_key",
+                        (name,)).fetchall()]
+                for batch in _chunks(keys, a.batch_size):
+                    found = store_of(a).read(conn, name, batch)
+                    for k in batch:
+                        if k not in found:
+                            report.blocked[k] = "no materialized value to check"
+                    present = [k for k in batch if k in found]
+                    if not present:
+                        continue
+                    _, values, _, _, _ = self._read_inputs(conn, a, present, {})
+                    conn.commit()
+                    self.check(conn, a, mine, {k: found[k].value for k in present},
+                               values, report)
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
 
@@ -482,6 +532,15 @@ class Run:
         whole = [d.name for d in a.deps if isinstance(d.mapping, AllOf)]
         # Watermarks BEFORE any data: a change racing the read leaves the key stale.
         marks = watermarks(conn, whole)
+        for d in a.deps:
+            if isinstance(d.mapping, AllOf) and d.resolved is not None \
+                    and d.resolved.blocking_checks:
+                bad = checking.blocking_failures(conn, d.name, d.resolved.blocking_checks, None)
+                if bad:
+                    first = ", ".join(repr(k) for k in sorted(bad)[:3])
+                    why = (f"upstream {d.name}: {len(bad)} key(s) failed a blocking check "
+                           f"({first}{', …' if len(bad) > 3 else ''})")
+                    blocked.update(dict.fromkeys(keys, why))
         for name in whole:
             consumed = consumed_watermarks(conn, a.name, keys, name)
             since: dict[str, int | None] = {}
@@ -507,6 +566,7 @@ class Run:
                     wanted[k] = _all_keys(conn, up) if isinstance(u, AllKeys) else list(u)
             need = sorted({u for us in wanted.values() for u in us})
             found = self._read_upstream(conn, up, need)
+            bad = checking.blocking_failures(conn, up.name, up.blocking_checks, need)
             per_key: dict[str, Any] = {}
             single = isinstance(d.mapping, Identity)
             for k, us in wanted.items():
@@ -515,6 +575,9 @@ class Run:
                     why = f"upstream {up.name}[{missing[0]!r}] has no value" + (
                         f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
                     (failed if up.source else blocked)[k] = why
+                elif held := [u for u in us if u in bad]:
+                    blocked[k] = f"upstream {up.name}[{held[0]!r}] check failed: " + \
+                        ", ".join(bad[held[0]])
                 for u in us:
                     inputs[k][(up.name, u)] = found[u].data_version if u in found else MISSING
                 per_key[k] = found[us[0]].value if single and us and us[0] in found else \
@@ -567,6 +630,55 @@ class Run:
         if blocked:
             with conn.transaction():
                 claims.release(conn, a.name, list(blocked), self.holder)
+        checks = self.defs.checks_of(a.name)
+        done = {k: o.value for k, o in results.items() if isinstance(o, Output)}
+        if checks and done:
+            self.check(conn, a, checks, done,
+                       {n: {k: v[k] for k in done if k in v} for n, v in values.items()},
+                       report)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def check(self, conn: psycopg.Connection, a: Asset,
+              checks: Sequence[checking.AssetCheck], done: Mapping[str, Any],
+              upstream: Mapping[str, Mapping[str, Any]], report: AssetReport) -> None:
+        """Evaluate `checks` on the keys in `done` (their current values) and record each
+        result against the key's current materialization."""
+        mats = checking.current_materializations(conn, a.name, list(done))
+        conn.commit()  # no snapshot held while the checks run
+        keys = [k for k in done if k in mats]
+        for check in checks:
+            evaluated = self._evaluate(check, a, keys, done, upstream)
+            with conn.transaction():
+                checking.record(conn, check, evaluated, mats, self.flow_run_id)
+            tally = report.checks.setdefault(check.name, {o.value: 0 for o in
+                                                          checking.CheckOutcome})
+            bad: list[str] = []
+            for k, e in evaluated.items():
+                tally[e.outcome.value] += 1
+                if e.blocks:
+                    report.check_failed[k] = _joined(report.check_failed.get(k), e.label)
+                    bad.append(k)
+                elif e.outcome != checking.CheckOutcome.PASSED:
+                    report.check_warnings[k] = _joined(report.check_warnings.get(k), e.label)
+                    bad.append(k)
+            if bad:
+                report.check_failing.setdefault(check.name, []).extend(bad)
+                _progress("%s: check %s %s on %d key(s) (%s)%s", a.name, check.name,
+                          "failed (blocking)" if check.blocking else "warned", len(bad),
+                          keys_label(bad), "" if not check.blocking
+                          else "; their downstream will not run")
+
+    def _evaluate(self, check: checking.AssetCheck, a: Asset, keys: list[str],
+                  values: Mapping[str, Any], upstream: Mapping[str, Mapping[str, Any]]
+                  ) -> dict[str, checking.Evaluation]:
+        ctx = BatchContext(a.name, list(keys), a.partitions, {},
+                           dict(self.defs.resource_values), self.flow_run_id)
+        if self._check_task_factory is None:
+            return run_check(check, a, ctx, values, upstream)
+        task = self._check_task_factory(check)
+        return task(asset=a, ctx=ctx, values=values, upstream=upstream,
+                    label=keys_label(keys))
 
     def _compute(self, a: Asset, ctx: BatchContext, upstream: dict[str, dict[str, Any]]
                  ) -> dict[str, Output | Failure]:
@@ -611,6 +723,20 @@ class Run:
                 report.cached.append(k)
             else:
                 report.ran.append(k)
+
+
+def run_check(check: checking.AssetCheck, a: Asset, ctx: BatchContext,
+              values: Mapping[str, Any], upstream: Mapping[str, Mapping[str, Any]]
+              ) -> dict[str, checking.Evaluation]:
+    """Evaluate one check over a batch (inside a Prefect task, or in-process)."""
+    wants_conn = any(p in ("ctx", "context") for p in check.params)
+    with ctx.connected() if wants_conn else nullcontext():
+        return checking.evaluate(check, a, ctx.keys, values, upstream, ctx.resources,
+                                 ctx.for_key)
+
+
+def _joined(before: str | None, label: str) -> str:
+    return f"{before}; {label}" if before else label
 
 
 def _param(a: Asset, upstream: str) -> str:

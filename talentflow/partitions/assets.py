@@ -290,6 +290,8 @@ class Asset:
         self.resources = tuple(resources)
         # When the reconcile loop runs it (talentflow.engine.automation); None: manual.
         self.automation = automation
+        # Set by Definitions.bind(): the names of its blocking checks (engine/checks.py).
+        self.blocking_checks: tuple[str, ...] = ()
         # Set by Definitions.bind(): {resource name: its version} for this run's settings.
         self.resource_versions: dict[str, str] | None = None if self.resources else {}
 

@@ -44,6 +44,7 @@ class ReasonKind(StrEnum):
     ALL_OF_CHANGED = "all_of_changed"  # an AllOf upstream changed since the watermark read
     UPSTREAM_STALE = "upstream_stale"  # (propagate) an upstream key is stale itself
     FAILED = "failed"  # the latest attempt failed
+    CHECK_FAILED = "check_failed"  # a blocking asset check failed on the current data
     LEASE_EXPIRED = "lease_expired"  # the run holding the claim died
     CLAIMED = "claimed"  # (running) a live run holds the key
 
@@ -108,6 +109,18 @@ _CHANGED_INPUTS = """
           END"""
 
 
+# Blocking checks (engine/checks.py) failing on the key's current data: the key is `failed`
+# (check failed: <name>) unless it is stale, for new input is the way out of a failed check.
+# Only the asset's declared blocking checks count (a removed check blocks nothing); the
+# partial index on check_latest holds only blocking rows.
+_BLOCKING_CHECKS = """
+    FROM check_latest k
+    WHERE cardinality(%(blocking_checks)s::text[]) > 0
+      AND k.asset = %(asset)s AND k.partition_key = s.key AND k.blocks
+      AND k.check_name = ANY(%(blocking_checks)s::text[])
+      AND k.materialization_id = l.success_id"""
+
+
 # A claim (claims.py) overrides the recorded state: a live lease is `running`, an expired one
 # means its run died before recording, so the key is `failed` (lease expired).
 _CLAIM_JOIN = """
@@ -147,6 +160,7 @@ def _query(selection: str, detail: bool) -> str:
                 WHEN %(code)s::text IS NOT NULL AND l.code_version IS DISTINCT FROM %(code)s::text
                      THEN 'stale'
                 WHEN EXISTS (SELECT 1 {_CHANGED_INPUTS}) THEN 'stale'
+                WHEN EXISTS (SELECT 1 {_BLOCKING_CHECKS}) THEN 'failed'
                 ELSE 'materialized' END AS state,
            count(*)
     FROM ({selection}) s
@@ -165,7 +179,11 @@ def _query(selection: str, detail: bool) -> str:
                 WHEN l.status = 'failed' THEN
                (SELECT f.error FROM materializations f WHERE f.id = l.materialization_id)
            END,
-           x.upstream_asset, x.upstream_key, x.all_keys, x.consumed, x.now
+           x.upstream_asset, x.upstream_key, x.all_keys, x.consumed, x.now,
+           CASE WHEN l.status = 'materialized' AND c.holder IS NULL THEN
+               (SELECT string_agg(k.check_name, ', ' ORDER BY k.check_name)
+                {_BLOCKING_CHECKS})
+           END
     FROM ({selection}) s
     LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
     {_CLAIM_JOIN}
@@ -185,6 +203,7 @@ def _params(asset: Asset, extra: dict[str, object]) -> dict[str, object]:
         "code": None if asset.source else asset.code_version,
         "all_of": asset.all_of,
         "per_key": [d.name for d in asset.deps if d.name not in asset.all_of],
+        "blocking_checks": list(asset.blocking_checks),
         **extra,
     }
 
@@ -303,13 +322,16 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
                     ReasonKind.FAILED, f"failed: {error}" if error else "failed"),)))
             elif state == "materialized" and code is not None and old_code != code:
                 out.append(KeyStatus(key, "stale", (_code_reason(old_code, code),)))
+            elif state == "materialized" and rows[i - 1][9]:
+                out.append(KeyStatus(key, "failed", (Reason(
+                    ReasonKind.CHECK_FAILED, f"check failed: {rows[i - 1][9]}"),)))
             else:
                 out.append(KeyStatus(key, state))
             continue
         # A materialized key with changed inputs: one row per input, consecutive.
         changed = []
         while i < n and rows[i][0] == key and rows[i][4] is not None:
-            changed.append(rows[i][4:])
+            changed.append(rows[i][4:9])
             i += 1
         reasons = [_code_reason(old_code, code)] if code is not None and old_code != code else []
         for ua, uk, aw, cv, nv in sorted(changed):

@@ -22,6 +22,7 @@ TALENT_HEAD = next(h for h in FULL_HEAD.split("+") if h != ENGINE_HEAD)
 ENGINE_TABLES = {
     "partition_keys", "partition_assets", "materializations", "materialization_inputs",
     "partition_latest", "partition_claims", "asset_values", "automation_state",
+    "check_results", "check_latest",
 }
 TALENT_TABLES = {
     "candidates", "jobs", "quarantine", "normalized_candidates", "normalized_jobs",
