@@ -155,6 +155,44 @@ def partition(name: str, key: str, conn: Conn,
     }
 
 
+@app.get("/checks")
+def check_results(
+    conn: Conn,
+    check: Annotated[list[str] | None, Query(description="check names (default all)")] = None,
+    asset: str | None = None,
+    key: Annotated[list[str] | None, Query(description="partition keys")] = None,
+    failed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> dict[str, Any]:
+    """The latest result of each (check, key), with counts per check; `failed` keeps only
+    failed and errored results. `current` is false for a result of older data."""
+    from talentflow.engine import checks as checking
+
+    defs = definitions()
+    try:
+        chosen = [defs.get_check(n) for n in check] if check else defs.checks
+    except UnknownAsset as exc:
+        raise HTTPException(404, str(exc)) from None
+    if asset is not None:
+        _asset(asset)
+        chosen = [c for c in chosen if c.asset_name == asset]
+    names = [c.name for c in chosen]
+    outcomes = [checking.CheckOutcome.FAILED, checking.CheckOutcome.ERROR] if failed else None
+    rows = checking.latest_results(conn, names, keys=key, outcomes=outcomes, limit=limit + 1)
+    return {
+        "checks": [{"name": c.name, "asset": c.asset_name, "blocking": c.blocking,
+                    "description": c.description, **checking.summary(conn, [c.name])[c.name]}
+                   for c in chosen],
+        "results": [{"check": r.check, "asset": r.asset, "key": r.key,
+                     "outcome": r.outcome.value, "severity": r.severity.value,
+                     "blocking": r.blocking, "current": r.current,
+                     "description": r.description, "error": r.error, "metadata": r.metadata,
+                     "checked_at": r.checked_at, "flow_run_id": r.flow_run_id}
+                    for r in rows[:limit]],
+        "truncated": len(rows) > limit,
+    }
+
+
 @app.get("/matches/{kind}/{key:path}")
 def matches(kind: str, key: str, conn: Conn,
             top: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import typer
 from talentflow.cli import api as api_command
 from talentflow.cli import automation as automation_commands
 from talentflow.cli import backfill as backfill_command
+from talentflow.cli import checks as check_commands
 from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
 from talentflow.cli import db as db_commands
@@ -49,5 +50,6 @@ app.command("serve")(serve_command.serve)
 app.command("health")(serve_command.health_check)
 app.command("api")(api_command.api)
 app.command("backfill")(backfill_command.backfill)
+app.add_typer(check_commands.app, name="checks")
 app.add_typer(automation_commands.app, name="automation")
 app.command("reconcile")(automation_commands.reconcile)

@@ -89,16 +89,22 @@ def print_report(report, *, as_json: bool = False) -> None:
         typer.echo("nothing to do: every selected partition is up to date")
         return
     for r in report.assets.values():
+        checked = "".join(f", {label} {n}" for label, n in (
+            ("failed a blocking check", len(r.check_failed)),
+            ("check warnings", len(r.check_warnings))) if n)
         typer.echo(f"  {r.asset}: ran {len(r.ran)}, cached {len(r.cached)}, "
                    f"up to date {r.up_to_date}, failed {len(r.failed)}, "
-                   f"blocked {len(r.blocked)}, held by another run {len(r.held)}")
+                   f"blocked {len(r.blocked)}, held by another run {len(r.held)}{checked}")
     shown = 0
     for r in report.assets.values():
-        for key, error in r.failed.items():
+        problems = [*(("failed", k, e) for k, e in r.failed.items()),
+                    *(("failed", k, e) for k, e in r.check_failed.items()),
+                    *(("warning", k, e) for k, e in r.check_warnings.items())]
+        for kind, key, error in problems:
             if shown == 20:
-                typer.echo("  … more failures: `talentflow status --state failed`")
+                typer.echo("  … more: `talentflow status --state failed`, `talentflow checks`")
                 return
-            typer.echo(f"  failed {r.asset}[{key!r}]: {error}")
+            typer.echo(f"  {kind} {r.asset}[{key!r}]: {error}")
             shown += 1
 
 

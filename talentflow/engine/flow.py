@@ -392,10 +392,18 @@ def run_checks(defs: Definitions | str | None = None, checks: Sequence[str] | No
                *, keys: Sequence[str] | None = None, key_from: str | None = None,
                key_to: str | None = None) -> RunReport:
     """Run the `run-checks` flow in this process (see checks_flow)."""
+    from talentflow.db import connect
+    from talentflow.engine.run import root_keys
+
     if not isinstance(defs, Definitions):
         defs = load_definitions(defs)
-    for name in checks or []:
-        defs.get_check(name)  # unknown names fail before any flow run
+    bound = defs.bind()
+    chosen = [bound.get_check(n) for n in checks] if checks else bound.checks
+    sel = _selection(None, keys, key_from, key_to, None, None, None)
+    if sel.narrowed:  # unknown names and invalid keys fail before any flow run
+        with connect() as conn:
+            for name in dict.fromkeys(c.asset_name for c in chosen):
+                root_keys(conn, [bound.get(name)], sel)
     spec = f"{_IN_PROCESS_PREFIX}{uuid.uuid4().hex}"
     _IN_PROCESS[spec] = defs
     try:
