@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from talentflow.engine import compute as computing
+from talentflow.engine.artifacts import publish_check_artifact, publish_run_artifacts
 from talentflow.engine.checks import AssetCheck
 from talentflow.engine.context import BatchContext
 from talentflow.engine.definitions import Definitions, load_definitions
@@ -42,13 +43,10 @@ from talentflow.engine.run import (
     wanted,
 )
 from talentflow.partitions.assets import Asset
-from talentflow.partitions.status import STATES, counts
+from talentflow.partitions.status import counts
 
 FLOW_NAME = "materialize"
-RUN_ARTIFACT_KEY = "materialize-run"
-CHECKS_ARTIFACT_KEY = "asset-checks"
 CHECKS_FLOW_NAME = "run-checks"
-STATUS_ARTIFACT_KEY = "partition-status"
 # The Definitions objects of in-process calls (Python API, CLI): flow parameters must be
 # JSON, so the call registers its object here and passes `definitions="in-process:<id>"`; a
 # deployment run names a module instead. (Not a context variable: Prefect may run a flow's
@@ -157,49 +155,6 @@ def _tag_run(tags: list[str]) -> None:
                                    tags=sorted(set(ctx.flow_run.tags or []) | set(tags)))
     except Exception:  # noqa: BLE001 - tags are for people; an unreachable API must not fail
         pass
-
-
-def publish_run_artifacts(defs: Definitions, report: RunReport) -> None:
-    """The run's table (what it did per asset) and the partition counts of those assets."""
-    from prefect.artifacts import create_table_artifact
-
-    from talentflow.db import connect
-
-    try:
-        create_table_artifact(
-            key=RUN_ARTIFACT_KEY,
-            table=[{"asset": r.asset, "ran": len(r.ran), "cached": len(r.cached),
-                    "up to date": r.up_to_date, "failed": len(r.failed),
-                    "blocked": len(r.blocked), "held by another run": len(r.held),
-                    "seconds": r.seconds} for r in report.assets.values()],
-            description="What this materialize run did, per asset",
-        )
-        with connect() as conn:
-            table = [{"asset": name, **counts(conn, defs.get(name))} for name in report.assets]
-        create_table_artifact(key=STATUS_ARTIFACT_KEY, table=table,
-                              description="Partitions per asset by status: "
-                              + ", ".join(STATES))
-        publish_check_artifact(defs, report)
-    except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
-        log.warning("could not publish the run artifacts: %s", exc)
-
-
-def publish_check_artifact(defs: Definitions, report: RunReport) -> None:
-    """What the run's checks found: per check, its outcomes and the first keys that failed."""
-    from prefect.artifacts import create_table_artifact
-
-    rows = []
-    for r in report.assets.values():
-        for name, tally in r.checks.items():
-            check = defs.get_check(name)
-            bad = r.check_failing.get(name, [])
-            rows.append({"check": name, "asset": r.asset, "blocking": check.blocking,
-                         **tally, "failing keys": ", ".join(bad[:5])
-                         + (f" … (+{len(bad) - 5})" if len(bad) > 5 else "")})
-    if rows:
-        create_table_artifact(key=CHECKS_ARTIFACT_KEY, table=rows,
-                              description="Asset checks of this run: outcomes per check; a "
-                              "failed blocking check keeps its key's downstream from running")
 
 
 def _flow_run_name() -> str:
@@ -381,10 +336,7 @@ def checks_flow(
     run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
     report = Run(defs, flow_run_id=run_id, check_task_factory=_check_task
                  ).execute_checks(chosen, sel)
-    try:
-        publish_check_artifact(defs, report)
-    except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
-        log.warning("could not publish the check artifact: %s", exc)
+    publish_check_artifact(defs, report)
     return report.to_dict()
 
 
