@@ -1,0 +1,1 @@
+"""Tests of the definitions modules under examples/."""

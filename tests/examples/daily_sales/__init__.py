@@ -1,0 +1,1 @@
+"""The daily sales system on the real database and Prefect."""
