@@ -54,6 +54,7 @@ from talentflow.partitions.assets import (
 )
 from talentflow.partitions.errors import InvalidPartitionKey
 from talentflow.partitions.sets import (
+    DynamicMultiPartitions,
     DynamicPartitions,
     MultiPartitions,
     StaticPartitions,
@@ -66,7 +67,8 @@ __all__ = [
     "CheckOutcome", "CheckResult", "Custom", "Definitions", "Severity", "asset_check",
     "checks_flow", "run_checks",
     "Eager", "Manual", "OnCron", "OnMissing",
-    "DefinitionsNotFound", "Dep", "DimensionProjection", "DynamicPartitions", "Failure",
+    "DefinitionsNotFound", "Dep", "DimensionProjection", "DynamicMultiPartitions",
+    "DynamicPartitions", "Failure",
     "Identity", "InvalidPartitionKey", "KeyContext", "KeyFailed", "KeySelection",
     "MultiPartitions", "Output", "PostgresValueStore", "Resource", "RunReport",
     "StaticPartitions", "Stored", "TimeWindowOffset", "TimeWindowPartitions", "UnknownAsset",

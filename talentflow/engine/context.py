@@ -14,7 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from talentflow.partitions.sets import MultiPartitions, PartitionSet, TimeWindowPartitions
+from talentflow.partitions.sets import (
+    DynamicMultiPartitions,
+    MultiPartitions,
+    PartitionSet,
+    TimeWindowPartitions,
+)
 from talentflow.partitions.status import ReasonKind
 
 
@@ -110,7 +115,7 @@ def key_logger(asset: str, key: str) -> logging.LoggerAdapter:
 
 def partition_value(partitions: PartitionSet, key: str) -> Any:
     """The decoded value of a key: dimensions of a multi key, the window of a time key."""
-    if isinstance(partitions, MultiPartitions):
+    if isinstance(partitions, MultiPartitions | DynamicMultiPartitions):
         return partitions.values(key)
     if isinstance(partitions, TimeWindowPartitions):
         return partitions.window(key)

@@ -568,7 +568,7 @@ class Run:
             found = self._read_upstream(conn, up, need)
             bad = checking.blocking_failures(conn, up.name, up.blocking_checks, need)
             per_key: dict[str, Any] = {}
-            single = isinstance(d.mapping, Identity)
+            single = d.mapping.single
             for k, us in wanted.items():
                 missing = [u for u in us if u not in found]
                 if missing:

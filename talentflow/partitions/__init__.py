@@ -32,6 +32,7 @@ from talentflow.partitions.materializations import (
 from talentflow.partitions.sets import (
     Cadence,
     DstNaming,
+    DynamicMultiPartitions,
     DynamicPartitions,
     MultiPartitions,
     NamedSchedule,
@@ -45,7 +46,7 @@ from talentflow.partitions.versions import code_version, data_version
 
 __all__ = [
     "ALL", "AllOf", "Asset", "Cadence", "Custom", "Dep", "DstNaming", "NamedSchedule",
-    "Weekday", "DimensionProjection", "DynamicPartitions",
+    "Weekday", "DimensionProjection", "DynamicMultiPartitions", "DynamicPartitions",
     "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
     "PartitionSet", "Reason", "ReasonKind", "Record", "StaticPartitions", "TimeWindowOffset",
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",

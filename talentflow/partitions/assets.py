@@ -23,8 +23,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from talentflow.partitions import versions
-from talentflow.partitions.sets import MultiPartitions, PartitionSet, TimeWindowPartitions
+from talentflow.partitions import codec, versions
+from talentflow.partitions.sets import (
+    DynamicMultiPartitions,
+    MultiPartitions,
+    PartitionSet,
+    TimeWindowPartitions,
+)
 
 
 class AllKeys:
@@ -61,6 +66,10 @@ UpstreamKeys = list[str] | AllKeys
 class PartitionMapping(ABC):
     """Which keys of an upstream asset one key of the downstream asset reads."""
 
+    # True when every key reads exactly one upstream key (Identity, a projection): the
+    # function then receives that key's value itself, not {upstream key: value}.
+    single: bool = False
+
     @abstractmethod
     def upstream_keys(
         self, key: str, downstream: PartitionSet, upstream: PartitionSet | None
@@ -76,6 +85,8 @@ class PartitionMapping(ABC):
 
 class Identity(PartitionMapping):
     """Key k reads upstream key k (same set, or sets sharing keys)."""
+
+    single = True
 
     def upstream_keys(self, key: str, downstream: PartitionSet, upstream: PartitionSet | None
                       ) -> UpstreamKeys:
@@ -129,28 +140,42 @@ class TimeWindowOffset(PartitionMapping):
 
 
 class DimensionProjection(PartitionMapping):
-    """A multi key reads the upstream key equal to its value in one dimension.
+    """A multi key reads the upstream key made of its values in some dimensions.
 
     `sales` partitioned by (date, region) with `DimensionProjection("region")` on
-    `region_targets` reads region_targets[region].
+    `region_targets` reads region_targets[region]. With several dimensions the upstream key
+    is their codec-encoded values in the order given: an essay keyed by (combo, template,
+    model, essay_template, essay_model) reads its parent draft (combo, template, model) with
+    `DimensionProjection("combo", "template", "model")` — a parent link, with no key parsing
+    anywhere else.
     """
 
-    def __init__(self, dimension: str) -> None:
-        self.dimension = dimension
+    single = True
+
+    def __init__(self, *dimensions: str) -> None:
+        if not dimensions or not all(isinstance(d, str) and d for d in dimensions):
+            raise ValueError(f"DimensionProjection takes dimension names, got {dimensions!r}")
+        self.dimensions = tuple(dimensions)
+        self.dimension = dimensions[0]  # the one-dimension spelling, kept for readers
 
     def describe(self) -> str:
-        return f"DimensionProjection({self.dimension!r})"
+        return f"DimensionProjection({', '.join(repr(d) for d in self.dimensions)})"
 
     def upstream_keys(self, key: str, downstream: PartitionSet, upstream: PartitionSet | None
                       ) -> UpstreamKeys:
-        if not isinstance(downstream, MultiPartitions):
+        if not isinstance(downstream, MultiPartitions | DynamicMultiPartitions):
             raise TypeError(f"DimensionProjection needs a multi downstream set, not {downstream}")
-        if self.dimension not in downstream.dimensions:
+        values = downstream.values(key)
+        missing = [d for d in self.dimensions if d not in values]
+        if missing:
             raise ValueError(
-                f"DimensionProjection: {downstream.name!r} has no dimension {self.dimension!r} "
+                f"DimensionProjection: {downstream.name!r} has no dimension {missing[0]!r} "
                 f"(dimensions: {list(downstream.dimension_names)})"
             )
-        return [downstream.values(key)[self.dimension]]
+        picked = [values[d] for d in self.dimensions]
+        # One dimension: its value is the upstream key; several: their codec-encoded key, in
+        # the order given (the parent's own dimension order).
+        return [picked[0] if len(picked) == 1 else codec.encode(picked)]
 
 
 class Custom(PartitionMapping):

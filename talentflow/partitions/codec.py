@@ -88,3 +88,63 @@ def decode(key: str, n_dims: int, *, set_name: str = _CODEC) -> tuple[str, ...]:
 def prefix(values: Sequence[str]) -> str:
     """The key prefix shared by exactly the keys whose leading dimensions are `values`."""
     return encode(values) + DELIMITER
+
+
+# --------------------------------------------------------------------------------------------
+# Keys as file names: the one reversible mapping (a file store's directory per key)
+
+# Kept as is: ASCII letters, digits, '-', '_' and '.' (not leading: no hidden files, no '..').
+# Every other byte of the key's UTF-8 is %XX (uppercase hex), '%' included, so the mapping is
+# reversible and a name never holds '/', '|', '\\', a newline or a NUL.
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+MAX_FILENAME_BYTES = 255
+
+
+def to_filename(key: str) -> str:
+    """The file name of a key (`c1|t|m` -> `c1%7Ct%7Cm`); inverse of `from_filename`."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPartitionKey(_CODEC, key, "is not valid unicode (a lone surrogate) and "
+                                  "has no file name") from None
+    out: list[str] = []
+    for i, ch in enumerate(key):
+        if ch in _SAFE and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    name = "".join(out) or "%"  # the empty key: '%' alone is never the name of another key
+    if len(name) > MAX_FILENAME_BYTES:
+        raise InvalidPartitionKey(_CODEC, key, f"is {len(name)} bytes as a file name; the "
+                                  f"limit is {MAX_FILENAME_BYTES}")
+    return name
+
+
+def from_filename(name: str) -> str:
+    """The key a file name stands for; InvalidPartitionKey if no key has this name."""
+    if name == "%":
+        return ""
+    raw = bytearray()
+    i, n = 0, len(name)
+    while i < n:
+        ch = name[i]
+        if ch == "%":
+            hexpair = name[i + 1:i + 3]
+            if len(hexpair) != 2 or any(c not in "0123456789ABCDEF" for c in hexpair):
+                raise InvalidPartitionKey(_CODEC, name, f"bad escape at position {i} of the "
+                                          "file name (expected %XX, uppercase hex)")
+            raw.append(int(hexpair, 16))
+            i += 3
+            continue
+        if ch not in _SAFE or (i == 0 and ch == "."):
+            raise InvalidPartitionKey(_CODEC, name, f"character {ch!r} is never part of a "
+                                      "key's file name")
+        raw.extend(ch.encode("ascii"))
+        i += 1
+    try:
+        key = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidPartitionKey(_CODEC, name, "escapes are not UTF-8") from None
+    if to_filename(key) != name:  # e.g. '%41' for 'A': one key, one name
+        raise InvalidPartitionKey(_CODEC, name, "is not the canonical file name of a key")
+    return key

@@ -962,6 +962,94 @@ class DynamicPartitions(PartitionSet):
         return key
 
 
+class DynamicMultiPartitions(DynamicPartitions):
+    """Registered keys of N ≥ 1 named dimensions: the rows someone chose (a cohort), not the
+    product of the dimensions' values.
+
+        drafts = DynamicMultiPartitions("drafts", ["combo", "template", "model"])
+        registry.add_keys(conn, "drafts", [drafts.key("c1", "t1", "m1")])
+
+    A key is `codec.encode(values)` in the declared dimension order (the one documented order);
+    build and take keys apart with `key()` / `values()`. `validators` may give a partition set
+    per dimension whose keys its values must be. Keys live in the registry like any dynamic
+    set's: status reads them straight from there, deleting one orphans its history.
+    """
+
+    kind = "dynamic-multi"
+
+    def __init__(self, name: str, dimensions: Sequence[str],
+                 validators: Mapping[str, PartitionSet] | None = None) -> None:
+        super().__init__(name)
+        dims = list(dimensions)
+        if not dims or isinstance(dimensions, str):
+            raise ValueError(f"dynamic multi set {name!r} needs a list of dimension names")
+        for dim in dims:
+            if not isinstance(dim, str) or not dim:
+                raise ValueError(f"dimension names are non-empty str, got {dim!r}")
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"dynamic multi set {name!r}: a dimension is named twice: {dims}")
+        self.dimension_names = tuple(dims)
+        self.validators = dict(validators or {})
+        unknown = [d for d in self.validators if d not in dims]
+        if unknown:
+            raise ValueError(f"dynamic multi set {name!r}: validators for unknown dimensions "
+                             f"{unknown} (dimensions: {dims})")
+
+    def describe(self) -> str:
+        return f"dynamic-multi:{self.name}:[{','.join(self.dimension_names)}]"
+
+    def key(self, *values: str, **by_dim: str) -> str:
+        """Encode a key from positional values (dimension order) or values by dimension,
+        validated (a wrong count or a bad value names the dimension)."""
+        if values and by_dim:
+            raise TypeError("pass dimension values positionally or by name, not both")
+        if by_dim:
+            missing = [d for d in self.dimension_names if d not in by_dim]
+            extra = [d for d in by_dim if d not in self.dimension_names]
+            if missing or extra:
+                raise InvalidPartitionKey(self.name, repr(by_dim),
+                                          f"missing dimensions {missing}, unknown {extra} "
+                                          f"(dimensions: {list(self.dimension_names)})")
+            values = tuple(by_dim[d] for d in self.dimension_names)
+        if len(values) != len(self.dimension_names):
+            raise InvalidPartitionKey(
+                self.name, repr(values), f"has {len(values)} dimension value(s), the set has "
+                f"{len(self.dimension_names)} ({', '.join(self.dimension_names)})")
+        for dim, v in zip(self.dimension_names, values, strict=True):
+            if not isinstance(v, str):
+                raise InvalidPartitionKey(self.name, repr(values),
+                                          f"dimension {dim!r}: a value is a str, not "
+                                          f"{type(v).__name__}")
+        key = codec.encode(values)
+        self._check_values(key, dict(zip(self.dimension_names, values, strict=True)))
+        return key
+
+    def values(self, key: str) -> dict[str, str]:
+        """The key's value per dimension (InvalidPartitionKey, naming the dimensions, if it
+        is malformed)."""
+        try:
+            parts = codec.decode(key, len(self.dimension_names), set_name=self.name)
+        except InvalidPartitionKey as exc:
+            raise InvalidPartitionKey(self.name, key, f"{exc.reason} "
+                                      f"({', '.join(self.dimension_names)})") from None
+        return dict(zip(self.dimension_names, parts, strict=True))
+
+    def _check_values(self, key: str, values: Mapping[str, str]) -> None:
+        for dim, value in values.items():
+            if dim in self.validators:
+                try:
+                    self.validators[dim].validate(value)
+                except InvalidPartitionKey as exc:
+                    raise InvalidPartitionKey(self.name, key,
+                                              f"dimension {dim!r}: {exc.reason}") from None
+        check_storable(self.name, key)
+
+    def validate(self, key: str, *, conn: psycopg.Connection | None = None,
+                 now: datetime | None = None) -> str:
+        self._check_values(key, self.values(key))
+        return super().validate(key, conn=conn, now=now)
+
+
 # --------------------------------------------------------------------------------------------
 # Multi
 

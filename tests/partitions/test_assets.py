@@ -231,3 +231,18 @@ def test_missing_definitions_have_a_clear_message(monkeypatch, tmp_path: Path) -
     assert load_definitions(module).names == ["raw"]  # the attribute defaults to `defs`
     with pytest.raises(DefinitionsNotFound, match="no Definitions object named 'not_defs'"):
         load_definitions(f"{module}:not_defs")
+
+
+def test_a_projection_on_several_dimensions_reads_the_parent_key() -> None:
+    from talentflow.partitions import DynamicMultiPartitions
+
+    drafts = DynamicMultiPartitions("p_drafts", ["combo", "template", "model"])
+    essays = DynamicMultiPartitions("p_essays", ["combo", "template", "model", "essay_template"])
+    parent = DimensionProjection("combo", "template", "model")
+    child = essays.key("c|1", "t", "m", "e")
+    assert parent.upstream_keys(child, essays, drafts) == [drafts.key("c|1", "t", "m")]
+    assert parent.single and DimensionProjection("combo").single
+    assert parent.describe() == "DimensionProjection('combo', 'template', 'model')"
+    with pytest.raises(ValueError, match="has no dimension 'model'"):
+        DimensionProjection("combo", "model").upstream_keys("a|b", DynamicMultiPartitions(
+            "p_two", ["combo", "template"]), drafts)

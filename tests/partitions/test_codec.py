@@ -76,3 +76,56 @@ def test_encode_rejects_what_it_cannot_encode() -> None:
         codec.encode([])
     with pytest.raises(TypeError):
         codec.encode(["a", 1])  # type: ignore[list-item]
+
+
+# --------------------------------------------------------------------------------------------
+# Keys as file names
+
+
+# Written by hand from the rule (letters, digits, '-', '_', '.' kept, '.' not first; every other
+# UTF-8 byte %XX), not produced by the code: the layout users see on disk must not drift.
+GOLDEN_FILENAMES = [
+    # (dimension values, multi key, file name)
+    (["c1", "essay-v2", "gpt-4o"], "c1|essay-v2|gpt-4o", "c1%7Cessay-v2%7Cgpt-4o"),
+    (["a|b", "x"], "a\\|b|x", "a%5C%7Cb%7Cx"),
+    (["café", "t"], "café|t", "caf%C3%A9%7Ct"),
+    ([".hidden", "m"], ".hidden|m", "%2Ehidden%7Cm"),
+    (["a/b", "line\nbreak"], "a/b|line\nbreak", "a%2Fb%7Cline%0Abreak"),
+    (["100%", ""], "100%|", "100%25%7C"),
+    (["", ""], "|", "%7C"),
+]
+
+
+@pytest.mark.parametrize(("values", "key", "filename"), GOLDEN_FILENAMES)
+def test_golden_filename_key_dimensions(values: list[str], key: str, filename: str) -> None:
+    assert codec.encode(values) == key
+    assert codec.to_filename(key) == filename
+    assert codec.from_filename(filename) == key
+    assert list(codec.decode(codec.from_filename(filename), len(values))) == values
+
+
+def test_the_empty_key_and_single_dots_have_names() -> None:
+    assert codec.to_filename("") == "%" and codec.from_filename("%") == ""
+    assert codec.to_filename(".") == "%2E" and codec.to_filename("..") == "%2E."
+
+
+@given(value_lists)
+def test_filenames_round_trip_and_stay_plain(vals: list[str]) -> None:
+    key = codec.encode(vals)
+    try:
+        name = codec.to_filename(key)
+    except InvalidPartitionKey as exc:  # only keys too long, or not storable anyway
+        assert "limit is 255" in str(exc) or "lone surrogate" in str(exc)
+        return
+    assert codec.from_filename(name) == key
+    assert "/" not in name and "\0" not in name and not name.startswith(".")
+    assert name.isascii() and name not in (".", "..")
+
+
+@given(st.text())
+def test_only_canonical_filenames_name_a_key(name: str) -> None:
+    try:
+        key = codec.from_filename(name)
+    except InvalidPartitionKey:
+        return
+    assert codec.to_filename(key) == name

@@ -234,3 +234,39 @@ def test_multi_with_dynamic_dimension_needs_the_registry(conn) -> None:
     registry.add_keys(conn, "jobs", ["j|1"])
     assert s.keys(conn) == ["c1|j\\|1", "c2|j\\|1"]
     assert s.contains("c1|j\\|1", conn=conn) and not s.contains("c3|j\\|1", conn=conn)
+
+
+def test_dynamic_multi_keys_are_registered_rows_with_named_dimensions(db: str) -> None:
+    import psycopg
+
+    from talentflow.partitions import DynamicMultiPartitions, StaticPartitions, registry
+
+    models = StaticPartitions("gen_models", ["m-small", "m-large"])
+    drafts = DynamicMultiPartitions("gen_drafts", ["combo", "template", "model"],
+                                    validators={"model": models})
+    key = drafts.key("c|1", "t\\2", "m-small")
+    assert key == "c\\|1|t\\\\2|m-small"
+    assert drafts.values(key) == {"combo": "c|1", "template": "t\\2", "model": "m-small"}
+    assert drafts.key(model="m-large", combo="c", template="t") == "c|t|m-large"
+
+    with pytest.raises(InvalidPartitionKey, match=r"has 2 dimension value\(s\), the set has 3 "
+                       r"\(combo, template, model\)"):
+        drafts.values("c|t")
+    with pytest.raises(InvalidPartitionKey, match=r"has 2 dimension value\(s\), the set has 3"):
+        drafts.key("c", "t")
+    with pytest.raises(InvalidPartitionKey,
+                       match=r"'c\|t\|m-huge'.*dimension 'model': not one of"):
+        drafts.key("c", "t", "m-huge")
+    with pytest.raises(InvalidPartitionKey, match=r"missing dimensions \['template'\]"):
+        drafts.key(combo="c", model="m-small")
+
+    with psycopg.connect(db) as conn:
+        with pytest.raises(InvalidPartitionKey, match="not registered"):
+            drafts.validate(key, conn=conn)
+        registry.add_keys(conn, "gen_drafts", [key])
+        assert drafts.validate(key, conn=conn) == key
+        assert drafts.keys(conn) == [key]
+    with pytest.raises(ValueError, match="named twice"):
+        DynamicMultiPartitions("x", ["a", "a"])
+    with pytest.raises(ValueError, match="unknown dimensions"):
+        DynamicMultiPartitions("x", ["a"], validators={"b": models})
