@@ -1,81 +1,80 @@
-"""The daily sales definitions end to end on the real database and Prefect: a backfill, a bad
-day that fails a blocking check and blocks exactly its downstream, a correction and a late row
-that make exactly their day stale, and rollups checked against SQL over the source table."""
+"""The daily sales assets end to end on the real database and Prefect: a backfill of two
+weeks, each day's summary and each week's rollup checked against SQL over the source table."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import psycopg
-
 from examples.daily_sales import defs
-from examples.daily_sales.partitions import TIMEZONE, days
 from talentflow.engine import materialize
-from talentflow.engine.frames import DataFrameStore
-from tests.examples.daily_sales.conftest import DAYS, WEEKS
-
-ALL = ["sales_data+"]
-DAY_SET = days.name
-
-
-def _statuses(asset: str, keys: list[str]) -> dict[str, str]:
-    from talentflow.db import connect
-    from talentflow.engine.run import observe_all
-    from talentflow.partitions.status import status
-
-    bound = defs.bind()
-    with connect() as conn:
-        observe_all(conn, [bound.get("sales")], {})  # as `talentflow status` does first
-        conn.commit()
-        return {s.key: s.status for s in status(conn, bound.get(asset), keys)}
+from tests.examples.daily_sales.conftest import (
+    ALL,
+    DAY_SET,
+    DAYS,
+    WEEKS,
+    frames,
+    next_day,
+    sql_totals,
+    statuses,
+)
 
 
-def _frames(asset: str, keys: list[str]) -> dict:
-    from talentflow.db import connect
-
-    with connect() as conn:
-        return {k: s.value for k, s in DataFrameStore().read(conn, asset, keys).items()}
-
-
-def _sql_totals(db: str, group: str, start: str, end: str) -> dict[str, tuple[int, int, float]]:
-    """Lines, units and revenue per `group` column from the sales table itself, voided lines
-    left out, for shop days [start, end): an oracle sharing no code with the assets."""
-    with psycopg.connect(db) as conn:
-        rows = conn.execute(
-            f"SELECT {group}, count(*), sum(quantity), sum(amount) FROM sales "
-            "WHERE quantity <> 0 AND sold_at >= (%s::timestamp AT TIME ZONE %s) "
-            "AND sold_at < (%s::timestamp AT TIME ZONE %s) GROUP BY 1",
-            (start, TIMEZONE, end, TIMEZONE)).fetchall()
-    return {g: (int(n), int(u), float(r)) for g, n, u, r in rows}
+def _backfill():
+    return materialize(defs, ALL, key_from=DAYS[0], key_to=DAYS[-1], partition_set=DAY_SET)
 
 
 def test_a_backfill_materializes_every_day_and_week_with_checks_passing(db, sales_rows) -> None:
     sales_rows()
-    report = materialize(defs, ALL, key_from=DAYS[0], key_to=DAYS[-1],
-                         partition_set=DAY_SET)
+    report = _backfill()
 
-    assert report.ok, (report.failed, {a: r.check_failed for a, r in report.assets.items()})
+    assert report.ok, (report.failed, report.check_failed)
     for asset in ("sales_data", "sales_summary"):
         assert sorted(report.assets[asset].ran) == DAYS
     assert sorted(report.assets["weekly_sales"].ran) == WEEKS
     checks = {name: tally for r in report.assets.values() for name, tally in r.checks.items()}
-    assert checks["no_negative_amounts"] == {"passed": 14, "failed": 0, "error": 0}
-    assert checks["totals_reconcile"] == {"passed": 14, "failed": 0, "error": 0}
+    for name in ("no_negative_amounts", "has_sales", "totals_reconcile"):
+        assert checks[name] == {"passed": 14, "failed": 0, "error": 0}, name
     assert checks["week_adds_up"] == {"passed": 2, "failed": 0, "error": 0}
-    assert set(_statuses("sales_summary", DAYS).values()) == {"materialized"}
+    for asset, keys in (("sales_data", DAYS), ("sales_summary", DAYS), ("weekly_sales", WEEKS)):
+        assert set(statuses(asset, keys).values()) == {"materialized"}, asset
 
-    # Each day's summary per region equals SQL over that day's rows of the source table.
-    summaries = _frames("sales_summary", DAYS)
+    # Nothing changed: nothing to do, and no flow run to find that out.
+    again = _backfill()
+    assert again.flow_run_id is None and not again.assets
+
+
+def test_each_days_summary_is_its_rows_in_the_shops_timezone(db, sales_rows) -> None:
+    lines = sales_rows()
+    assert _backfill().ok
+    data, summaries = frames("sales_data", DAYS), frames("sales_summary", DAYS)
     for day in (DAYS[0], DAYS[5]):  # a Monday and a Saturday
-        next_day = str(dt.date.fromisoformat(day) + dt.timedelta(days=1))
+        expected = sql_totals(db, "region", day, next_day(day))
         got = summaries[day].groupby("region")[["orders", "units", "revenue"]].sum()
-        expected = _sql_totals(db, "region", day, next_day)
-        assert set(got.index) == set(expected)
+        assert sorted(got.index) == sorted(expected)
         for region, (n, units, revenue) in expected.items():
             assert got.loc[region, "orders"] == n and got.loc[region, "units"] == units
             assert abs(got.loc[region, "revenue"] - revenue) < 0.005
+        # The sale lines are that New York day's: their local dates, in time order.
+        local = data[day]["sold_at"]
+        assert {str(d) for d in local.dt.date} == {day}
+        assert local.is_monotonic_increasing
+    voided = int((lines["quantity"] == 0).sum())
+    assert sum(len(f) for f in data.values()) == len(lines) - voided
 
-    # Nothing changed: nothing to do, no flow run.
-    again = materialize(defs, ALL, key_from=DAYS[0], key_to=DAYS[-1],
-                         partition_set=DAY_SET)
-    assert again.flow_run_id is None and not again.assets
+
+def test_the_weekly_rollup_is_the_sum_of_its_days(db, sales_rows) -> None:
+    sales_rows()
+    assert _backfill().ok
+    weekly, summaries = frames("weekly_sales", WEEKS), frames("sales_summary", DAYS)
+    for week in WEEKS:
+        got = weekly[week].set_index("region")
+        expected = sql_totals(db, "region", week, next_day(week, 7))
+        assert sorted(got.index) == sorted(expected)
+        for region, (n, units, revenue) in expected.items():
+            assert got.loc[region, "orders"] == n and got.loc[region, "units"] == units
+            assert abs(got.loc[region, "revenue"] - revenue) < 0.005
+            assert got.loc[region, "days"] == 7
+        # Its best day per region is the day whose summary has the most revenue there.
+        week_days = [next_day(week, i) for i in range(7)]
+        for region in got.index:
+            by_day = {d: summaries[d].loc[summaries[d]["region"] == region, "revenue"].sum()
+                      for d in week_days}
+            assert str(got.loc[region, "best_day"]) == max(by_day, key=by_day.get)
