@@ -15,14 +15,14 @@ from functools import cache
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from talentflow.db import connect
 from talentflow.engine.definitions import Definitions, UnknownAsset, load_definitions
 from talentflow.partitions import counts, status
 from talentflow.partitions.materializations import history, latest
-from talentflow.partitions.status import STATES
+from talentflow.partitions.status import STATES, page
 
 DEPLOYMENT_ENV = "TALENTFLOW_MATERIALIZE_DEPLOYMENT"
 DEFAULT_DEPLOYMENT = "materialize/materialize"
@@ -105,29 +105,65 @@ def asset_status(
     name: str,
     conn: Conn,
     state: Annotated[list[str] | None, Query(description=f"filter: {', '.join(STATES)}")] = None,
+    after: Annotated[str | None, Query(description="the last key of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     propagate: bool = False,
 ) -> dict[str, Any]:
-    """Counts by status, and the keys (filtered by `state`) with the reasons for each."""
+    """Counts by status, and one page of keys (filtered by `state`, in key order after
+    `after`) with the reasons for each; `next_after` continues. With `propagate` (stale
+    upstreams count), the whole status is computed and then paged."""
     asset = _asset(name)
     bad = set(state or ()) - set(STATES)
     if bad:
         raise HTTPException(422, f"unknown state(s) {sorted(bad)}; expected {list(STATES)}")
-    rows = status(conn, asset, propagate=propagate)
-    tally = {s: 0 for s in STATES}
-    for row in rows:
-        tally[row.status] += 1
-    selected = [r for r in rows if not state or r.status in state]
+    if propagate:
+        rows = status(conn, asset, propagate=True)
+        tally = {s: 0 for s in STATES}
+        for row in rows:
+            tally[row.status] += 1
+        keys = [r.key for r in rows]
+        start = keys.index(after) + 1 if after in keys else 0
+        selected = [r for r in rows[start:] if not state or r.status in state][:limit + 1]
+    else:
+        tally = counts(conn, asset)
+        try:
+            selected = page(conn, asset, states=state, after=after, limit=limit + 1)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+    more = len(selected) > limit
+    selected = selected[:limit]
     return {
         "asset": asset.name,
         "counts": tally,
         "partitions": [
             {"key": r.key, "status": r.status, "reasons": [str(x) for x in r.reasons],
              "reason_kinds": sorted(r.kinds)}
-            for r in selected[:limit]
+            for r in selected
         ],
-        "truncated": len(selected) > limit,
+        "truncated": more,
+        "next_after": selected[-1].key if more and selected else None,
     }
+
+
+@app.get("/assets/{name}/status.svg", response_class=Response)
+def asset_status_picture(
+    name: str,
+    conn: Conn,
+    dim: Annotated[list[str] | None, Query(description="multi keys: two dimensions")] = None,
+    where: Annotated[list[str] | None, Query(description="multi keys: DIM=VALUE")] = None,
+) -> Response:
+    """The status picture (SVG): a calendar for time windows, a grid of two dimensions for
+    multi keys, key order otherwise; cells of many keys show their worst state."""
+    from talentflow.partitions.picture import status_picture
+
+    asset = _asset(name)
+    filters = dict(w.partition("=")[::2] for w in where or [])
+    try:
+        svg = status_picture(asset.partitions, status(conn, asset), title=asset.name,
+                             dims=dim or None, filters=filters)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return Response(svg, media_type="image/svg+xml")
 
 
 @app.get("/assets/{name}/partitions/{key:path}")

@@ -41,6 +41,14 @@ Observe = Annotated[bool, typer.Option(
     "made stale shows before anything re-runs.")]
 
 _STATE_ORDER = ("materialized", "stale", "failed", "missing", "running")
+Svg = Annotated[Path | None, typer.Option(
+    "--svg", metavar="FILE", help="Also write the status picture as SVG (calendar for time "
+    "windows, a grid of two dimensions for multi keys, key order otherwise). With several "
+    "assets, one file each: FILE's name gets '-<asset>'.")]
+Dims = Annotated[list[str] | None, typer.Option(
+    "--dim", help="Multi keys: the two dimensions the picture lays out (repeat twice).")]
+Filters = Annotated[list[str] | None, typer.Option(
+    "--where", metavar="DIM=VALUE", help="Multi keys: only keys with this value (repeatable).")]
 
 
 def _connection():
@@ -195,6 +203,9 @@ def asset_status(
     state: States = None,
     one_hop: OneHop = False,
     observe: Observe = True,
+    svg: Svg = None,
+    dim: Dims = None,
+    where: Filters = None,
 ) -> None:
     """Counts by status of one asset's partitions, and the keys needing work with reasons."""
     from talentflow.partitions.status import status
@@ -206,29 +217,66 @@ def asset_status(
             _observe(conn, defs)
         rows = status(conn, asset, propagate=not one_hop)
     _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")))
+    if svg is not None:
+        _write_picture(asset, rows, svg, dim, where)
+
+
+def _write_picture(asset, rows, path: Path, dims: list[str] | None,
+                   where: list[str] | None) -> None:
+    from talentflow.partitions.picture import status_picture
+
+    filters = {}
+    for item in where or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise fail(f"--where takes DIM=VALUE, got {item!r}", 2)
+        filters[name] = value
+    if dims and len(dims) != 2:
+        raise fail("--dim takes two dimensions (repeat it twice)", 2)
+    try:
+        picture = status_picture(asset.partitions, rows, title=asset.name, dims=dims,
+                                 filters=filters)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(picture, encoding="utf-8")
+    typer.echo(f"status picture of {asset.name}: {path}")
 
 
 def status_all(
+    names: list[str] = typer.Argument(None, metavar="[ASSET]...",
+                                      help="Assets to show (default all)."),
     limit: Limit = 20,
     state: States = None,
     one_hop: OneHop = False,
     observe: Observe = True,
+    svg: Svg = None,
+    dim: Dims = None,
+    where: Filters = None,
 ) -> None:
-    """Every declared asset: counts by status, and stale and failed keys with reasons."""
+    """Every declared asset (or the named ones): counts by status, stale and failed keys with
+    reasons; `--svg FILE` also writes the status picture."""
     from talentflow.partitions.status import status_all
 
     defs = definitions()
-    assets = defs.assets
+    assets = [asset_of(defs, n) for n in names] if names else defs.assets
     if not assets:
         raise fail("the definitions declare no assets")
     with _connection() as conn:
         if observe:
             _observe(conn, defs)
-        by_asset = status_all(conn, assets, propagate=not one_hop)
+        upstream_first = defs.select([a.name for a in assets], upstream=not one_hop)
+        by_asset = status_all(conn, upstream_first, propagate=not one_hop)
+    pictured = [a for a in assets if not a.source]
     for i, asset in enumerate(assets):
         if i:
             typer.echo("")
         _print_asset_status(asset, by_asset[asset.name], limit, set(state or ("stale", "failed")))
+    if svg is not None:
+        for asset in pictured:
+            path = svg if len(pictured) == 1 else svg.with_name(
+                f"{svg.stem}-{asset.name}{svg.suffix or '.svg'}")
+            _write_picture(asset, by_asset[asset.name], path, dim, where)
 
 
 def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = None,

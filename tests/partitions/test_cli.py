@@ -261,3 +261,25 @@ def test_definitions_attribute_must_be_a_definitions_object(cli, monkeypatch) ->
     result = cli("status")
     assert result.exit_code == 1
     assert "has no Definitions object named 'docs'" in result.output
+
+
+def test_status_writes_the_status_picture(cli, db: str, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    cli("partitions", "add", "docs", "a", "b", "c")
+    _rows(db, {"a": "alpha", "b": "boom", "c": "gamma"})
+    cli("materialize", "clean_docs", "-p", "a", "-p", "b")
+    result = cli("status", "clean_docs", "--svg", str(tmp_path / "pics" / "clean.svg"))
+    assert result.exit_code == 0, result.output
+    assert "status picture of clean_docs" in result.output
+    texts = {t.text for t in ET.parse(tmp_path / "pics" / "clean.svg").getroot().iter(
+        "{http://www.w3.org/2000/svg}text")}
+    assert {"materialized 1", "failed 1", "missing 1"} <= texts
+    # Several assets: one file each.
+    result = cli("status", "--svg", str(tmp_path / "all.svg"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("all-*.svg")) == [
+        "all-clean_docs.svg", "all-regions.svg"]
+    result = cli("partitions", "status", "clean_docs", "--svg", str(tmp_path / "x.svg"),
+                 "--dim", "a")
+    assert result.exit_code == 2 and "two dimensions" in result.output
