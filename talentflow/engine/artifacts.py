@@ -3,6 +3,9 @@
 - `materialize-run`: per asset, what the run did (ran, cached, up to date, failed, blocked);
 - `partition-status`: per asset, its partitions counted by status;
 - `asset-checks`: per check, its outcomes and the first keys that failed;
+- `partitions-<asset>`: the asset's partition view, refreshed by every run that touches it
+  (single-key runs too): counts by status, the status picture, the keys that are not
+  materialized with their typed reasons (the first 200), links to the REST API for the rest;
 - `<asset>-partitions` (assets whose values describe themselves, e.g. DataFrames): per key
   materialized by the run, its row count and date range; and `<asset>-latest`, the newest
   key's column types and first rows.
@@ -12,10 +15,13 @@ Every publisher is best effort: a report must never fail a run that finished.
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from talentflow.engine.definitions import Definitions
 from talentflow.engine.run import RunReport
@@ -27,6 +33,9 @@ RUN_ARTIFACT_KEY = "materialize-run"
 STATUS_ARTIFACT_KEY = "partition-status"
 CHECKS_ARTIFACT_KEY = "asset-checks"
 MAX_PARTITION_ROWS = 200  # keys listed per asset in a `<asset>-partitions` table
+VIEW_KEYS = 200  # keys needing work listed in a `partitions-<asset>` view
+API_URL_ENV = "TALENTFLOW_API_URL"
+DEFAULT_API_URL = "http://127.0.0.1:8080"  # `talentflow api`'s default
 
 
 def artifact_key(*parts: str) -> str:
@@ -61,6 +70,63 @@ def publish_run_artifacts(defs: Definitions, report: RunReport) -> None:
     except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
         log.warning("could not publish the run artifacts: %s", exc)
     publish_check_artifact(defs, report)
+    publish_partition_views(defs, [a for a, r in report.assets.items()
+                                   if r.done or r.failed or r.blocked or r.check_failed])
+
+
+def publish_partition_views(defs: Definitions, assets: Sequence[str]) -> None:
+    """Refresh the `partitions-<asset>` view of each asset (see the module doc)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from talentflow.db import connect
+    from talentflow.partitions.status import status
+
+    try:
+        with connect() as conn:
+            views = {name: partition_view(defs.get(name), status(conn, defs.get(name)))
+                     for name in assets}
+        for name, markdown in views.items():
+            create_markdown_artifact(key=artifact_key("partitions", name), markdown=markdown,
+                                     description=f"{name}: partitions by status, now")
+    except Exception as exc:  # noqa: BLE001 - a report must never fail a finished run
+        log.warning("could not publish the partition views: %s", exc)
+
+
+def api_url() -> str:
+    return (os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
+
+
+def partition_view(asset: Any, rows: Sequence[Any]) -> str:
+    """The markdown of an asset's partition view: counts, the picture (an SVG data URI),
+    the keys needing work with their reasons, and where to find the rest."""
+    from talentflow.partitions.picture import CellState, cell_state, status_picture
+
+    tally = {state: 0 for state in CellState}
+    for r in rows:
+        tally[cell_state(r)] += 1
+    svg = status_picture(asset.partitions, rows, title=asset.name)
+    picture = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    base = f"{api_url()}/assets/{quote(asset.name)}"
+    lines = [f"## {asset.name}: {len(rows):,} partitions", "",
+             "| " + " | ".join(s.value for s in CellState) + " |",
+             "|" + "---|" * len(CellState),
+             "| " + " | ".join(f"{tally[s]:,}" for s in CellState) + " |", "",
+             f"![status picture of {asset.name}](data:image/svg+xml;base64,{picture})", ""]
+    needing = [r for r in rows if r.status != "materialized"]
+    if needing:
+        lines += [f"### Not materialized ({len(needing):,})", "",
+                  "| key | status | reason | reason kinds |", "|---|---|---|---|"]
+        for r in needing[:VIEW_KEYS]:
+            lines.append(f"| {_cell(r.key)} | {cell_state(r).value} | {_cell(r.describe())} | "
+                         f"{', '.join(sorted(r.kinds))} |")
+        if len(needing) > VIEW_KEYS:
+            after = quote(needing[VIEW_KEYS - 1].key)
+            lines += ["", f"… {len(needing) - VIEW_KEYS:,} more: [next page]({base}/status?"
+                          f"after={after}&limit=1000) (the talentflow REST API)"]
+        lines.append("")
+    lines += [f"REST API: [status]({base}/status) · [failed]({base}/status?state=failed) · "
+              f"[stale]({base}/status?state=stale) · [picture]({base}/status.svg)"]
+    return "\n".join(lines)
 
 
 def publish_check_artifact(defs: Definitions, report: RunReport) -> None:

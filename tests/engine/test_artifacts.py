@@ -59,3 +59,56 @@ def test_dataframe_partitions_show_their_metadata_as_artifacts(db: str) -> None:
 def test_artifact_keys_are_what_prefect_accepts() -> None:
     assert artifact_key("Day_Orders", "partitions") == "day-orders-partitions"
     assert artifact_key("émoji__x", "latest") == "moji-x-latest"
+
+
+def _latest_markdown(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert found, f"no artifact {key!r}"
+    return str(found[0].data)
+
+
+def test_every_run_refreshes_the_partition_view_of_its_assets(db: str) -> None:
+    import base64
+    import re
+    import xml.etree.ElementTree as ET
+
+    from talentflow.db import connect
+    from talentflow.engine import DynamicPartitions
+    from talentflow.partitions import registry
+
+    docs = DynamicPartitions("view_docs")
+    broken = {"d2"}
+
+    @asset(partitions=docs)
+    def view_lengths(key: str) -> int:
+        if key in broken:
+            raise ValueError(f"cannot measure {key}")
+        return len(key)
+
+    defs = Definitions(assets=[view_lengths])
+    with connect() as conn:
+        registry.add_keys(conn, "view_docs", ["d1", "d2", "d3", "d4"])
+        conn.commit()
+    materialize(defs, ["view_lengths"], keys=["d1", "d2", "d3"])
+    view = _latest_markdown("partitions-view-lengths")
+    assert "| 1 | 0 | 0 | 1 | 0 | 2 |" in view  # failed, check failed, stale, missing, ...
+    assert re.search(r"\| d2 \| failed \| failed: ValueError: cannot measure d2 \| failed \|",
+                     view), view
+    assert "| d4 | missing |" in view
+    svg = base64.b64decode(re.search(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)",
+                                     view).group(1)).decode()
+    texts = {t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")}
+    assert {"materialized 2", "failed 1", "missing 1"} <= texts
+    assert "/assets/view_lengths/status?state=failed" in view
+
+    # A single-key run refreshes it too.
+    broken.clear()
+    materialize(defs, ["view_lengths"], keys=["d2"])
+    view = _latest_markdown("partitions-view-lengths")
+    assert "| 0 | 0 | 0 | 1 | 0 | 3 |" in view and "| d2 |" not in view
