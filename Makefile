@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean-state
+.PHONY: install demo test lint bench clean-state chromium
 
 install: $(STAMP)
 
@@ -26,9 +26,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/talentflow demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+
+# The Prefect UI browser test drives Debian's Chromium (tests/e2e/test_prefect_ui.py).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Chromium for the browser test (apt-get install chromium)"; \
+	  (apt-get install -y -q chromium > /dev/null 2>&1 || \
+	   (apt-get update -q > /dev/null 2>&1 && apt-get install -y -q chromium > /dev/null 2>&1)) \
+	  || sudo -n apt-get install -y -q chromium > /dev/null 2>&1 \
+	  || { echo "could not install Chromium: apt-get install chromium, then make test"; exit 1; }; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
