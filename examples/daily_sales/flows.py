@@ -18,7 +18,7 @@ from prefect import flow
 
 from examples.daily_sales.definitions import defs
 from examples.daily_sales.partitions import days
-from examples.daily_sales.source import sales_table_exists
+from examples.daily_sales.table import sales_table_exists
 from talentflow.engine import run_in_flow
 
 # A day's sale lines and what is computed from them. Keys are days (partition_set): a Monday's

@@ -38,7 +38,7 @@ import psycopg
 
 from examples.daily_sales.catalogue import PRODUCTS, STORES
 from examples.daily_sales.partitions import TIMEZONE
-from examples.daily_sales.source import SALES_TABLE, ensure_sales_table
+from examples.daily_sales.table import SALES_TABLE, ensure_sales_table
 
 COLUMNS = ["sold_at", "store_id", "region", "product", "quantity", "unit_price", "amount"]
 DEFAULT_SEED = 7

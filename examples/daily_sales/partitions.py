@@ -4,8 +4,7 @@ date it was stored with)."""
 
 from __future__ import annotations
 
-from talentflow.engine import TimeWindowPartitions
-from talentflow.partitions.sets import Weekday
+from talentflow.partitions.sets import TimeWindowPartitions, Weekday
 
 TIMEZONE = "America/New_York"
 START = "2024-01-01"  # a Monday: the first week is a whole one

@@ -1,44 +1,11 @@
-"""The external `sales` table (the shops' point-of-sale feed; the pipeline reads it, never
-writes it) and the source asset over it: one partition per day of `sold_at`."""
+"""The source asset over the external `sales` table (table.py): one partition per New York
+day of `sold_at`."""
 
 from __future__ import annotations
 
-import psycopg
-
 from examples.daily_sales.partitions import days
+from examples.daily_sales.table import SALES_TABLE, TIME_COLUMN
 from talentflow.engine.table_source import table_source
-
-SALES_TABLE = "sales"
-TIME_COLUMN = "sold_at"
-
-# In production the feed owns this table; the generator and the demo create it here. The
-# index on sold_at is what each day's hash and read (a range per window) scan.
-SALES_DDL = (
-    f"""
-    CREATE TABLE IF NOT EXISTS {SALES_TABLE} (
-        id         bigserial PRIMARY KEY,
-        sold_at    timestamptz NOT NULL,
-        store_id   text NOT NULL,
-        region     text NOT NULL,
-        product    text NOT NULL,
-        quantity   integer NOT NULL,
-        unit_price numeric(10, 2) NOT NULL,
-        amount     double precision NOT NULL
-    )
-    """,
-    f"CREATE INDEX IF NOT EXISTS {SALES_TABLE}_{TIME_COLUMN} ON {SALES_TABLE} ({TIME_COLUMN})",
-)
-
-
-def ensure_sales_table(conn: psycopg.Connection) -> None:
-    """Create the sales table and its index if they are missing (idempotent)."""
-    for statement in SALES_DDL:
-        conn.execute(statement)
-
-
-def sales_table_exists(conn: psycopg.Connection) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (SALES_TABLE,)).fetchone()[0]
-
 
 # Each day's rows, versioned by a hash PostgreSQL computes over them: a late or corrected sale
 # makes exactly its day stale.

@@ -13,7 +13,7 @@ import pytest
 
 from examples.daily_sales import defs, generator
 from examples.daily_sales.partitions import TIMEZONE, days
-from examples.daily_sales.source import ensure_sales_table
+from examples.daily_sales.table import ensure_sales_table
 
 # Two whole weeks (2024-01-01 is a Monday), few rows a day: enough for every check to mean
 # something, small enough to run in seconds.
