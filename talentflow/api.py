@@ -308,10 +308,21 @@ def _launch(request: MaterializeRequest, defs: Definitions, conn: psycopg.Connec
 
     name = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
     parameters = request.model_dump(exclude_none=True, exclude_defaults=True)
+    spec = os.environ.get("TALENTFLOW_DEFINITIONS")
+    if spec:  # the run works on the definitions this API serves, not the worker's default
+        parameters["definitions"] = spec
     try:
         run = run_deployment(name, parameters=parameters, timeout=0, as_subflow=False)
     except ObjectNotFound:
         raise HTTPException(409, f"no deployment {name!r} on the Prefect API: start "
                             "`talentflow serve`, or `prefect deploy --all`") from None
     return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": name,
-            "parameters": parameters}
+            "flow_run_url": _run_url(str(run.id)), "parameters": parameters}
+
+
+def _run_url(flow_run_id: str) -> str | None:
+    """The run's page in the Prefect UI (None when the UI's address is unknown)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value() or (PREFECT_API_URL.value() or "").removesuffix("/api")
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None

@@ -96,12 +96,21 @@ def test_launch_checks_the_selection_then_creates_a_flow_run(
     wrong = {"Authorization": "Bearer nope"}
     assert client.post("/materialize", json=body, headers=wrong).status_code == 401
     assert _flow_runs() == before  # a refused request changed nothing
-    ok = client.post("/materialize", json=body, headers=auth)
+    from prefect.settings import PREFECT_UI_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_UI_URL: "http://127.0.0.1:4200"}):
+        ok = client.post("/materialize", json=body, headers=auth)
     assert ok.status_code == 201, ok.json()
     with get_client(sync_client=True) as prefect:
         run = prefect.read_flow_run(UUID(ok.json()["flow_run_id"]))
     assert run.deployment_id == deployment_id
     assert run.parameters == body
+    assert ok.json()["flow_run_url"] == f"http://127.0.0.1:4200/runs/flow-run/{run.id}"
+    # An API serving other definitions launches runs on those.
+    monkeypatch.setenv("TALENTFLOW_DEFINITIONS", "tasks.definitions:defs")
+    again = client.post("/materialize", json=body, headers=auth)
+    assert again.status_code == 201, again.json()
+    assert again.json()["parameters"] == {**body, "definitions": "tasks.definitions:defs"}
 
 
 def test_reads_are_open_unless_protected(db: str, client: TestClient,
