@@ -22,7 +22,14 @@ def state_dir() -> Path:
 
 
 def database_url_override() -> str | None:
-    """An external PostgreSQL (with pgvector) if the user named one, else None (embedded)."""
+    """An external PostgreSQL (with pgvector) if the user named one — a saved
+    `SqlAlchemyConnector` block (TALENTFLOW_DATABASE_BLOCK, talentflow/db/block.py), else
+    DATABASE_URL — or None (embedded)."""
+    from talentflow.db import block
+
+    name = block.block_name()
+    if name:
+        return block.url_from_block(name)
     return os.environ.get("DATABASE_URL") or None
 
 

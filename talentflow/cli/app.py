@@ -7,6 +7,7 @@ import typer
 from talentflow.cli import api as api_command
 from talentflow.cli import automation as automation_commands
 from talentflow.cli import backfill as backfill_command
+from talentflow.cli import blocks as block_commands
 from talentflow.cli import checks as check_commands
 from talentflow.cli import costs as cost_commands
 from talentflow.cli import data as data_commands
@@ -38,6 +39,7 @@ def _root(
 
         os.environ["TALENTFLOW_DEFINITIONS"] = definitions
 app.add_typer(db_commands.app, name="db")
+app.add_typer(block_commands.app, name="blocks")
 app.add_typer(cost_commands.app, name="costs")
 app.command("generate")(data_commands.generate)
 app.command("matches")(matches_command.matches)
