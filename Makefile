@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean-state chromium
+.PHONY: install demo demo-sales test lint bench clean-state chromium
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/talentflow demo
+
+# The daily sales system (examples/daily_sales): time partitions, checks, a late row.
+demo-sales: $(STAMP)
+	$(PY) -m examples.daily_sales.demo
 
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .

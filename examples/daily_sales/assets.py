@@ -40,11 +40,13 @@ def sales_data(sales: pd.DataFrame) -> pd.DataFrame:
 @asset(partitions=days, store=DataFrameStore(), automation=Eager(),
        description="per region and product: sale lines, units and revenue of the day")
 def sales_summary(key: str, sales_data: pd.DataFrame) -> pd.DataFrame:
-    totals = (sales_data.groupby(["region", "product"], sort=True)
-              .agg(orders=("sale_id", "size"), units=("quantity", "sum"),
-                   revenue=("amount", "sum"))
-              .reset_index())
+    # One groupby, plain sums (named aggregations cost 3x here, 730 days at a time).
+    by_item = sales_data.groupby(["region", "product"], sort=True)
+    sums = by_item[["quantity", "amount"]].sum()
+    totals = pd.DataFrame({"orders": by_item.size(), "units": sums["quantity"],
+                           "revenue": sums["amount"]}).reset_index()
     totals.insert(0, "day", dt.date.fromisoformat(key))
+    # The dtypes are the table's schema: an empty day must not turn a column into float.
     return totals.astype({"orders": "int64", "units": "int64", "revenue": "float64"})
 
 
@@ -53,15 +55,14 @@ def sales_summary(key: str, sales_data: pd.DataFrame) -> pd.DataFrame:
        description="per region: the week's sale lines, units, revenue and best day, from the "
                    "daily summaries of its seven days")
 def weekly_sales(key: str, sales_summary: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    # TimeWindowOffset(0) from weeks onto days: {day key: that day's summary}, Monday first.
+    # TimeWindowOffset(0) from weeks onto days: {day key: that day's summary}, all seven.
     daily = pd.concat([sales_summary[k] for k in sorted(sales_summary)], ignore_index=True)
-    per_day = daily.groupby(["region", "day"], sort=True)["revenue"].sum().reset_index()
-    best = per_day.loc[per_day.groupby("region")["revenue"].idxmax(), ["region", "day"]]
-    week = (daily.groupby("region", sort=True)
-            .agg(days=("day", "nunique"), orders=("orders", "sum"), units=("units", "sum"),
-                 revenue=("revenue", "sum"))
-            .reset_index()
-            .merge(best.rename(columns={"day": "best_day"}), on="region"))
+    by_region = daily.groupby("region", sort=True)
+    week = by_region[["orders", "units", "revenue"]].sum()
+    week.insert(0, "days", by_region["day"].nunique())
+    per_day = daily.groupby(["region", "day"], sort=True)["revenue"].sum()
+    week["best_day"] = [day for _, day in per_day.groupby(level="region").idxmax()]
+    week = week.reset_index()
     week.insert(0, "week", dt.date.fromisoformat(key))
     return week.astype({"days": "int64", "orders": "int64", "units": "int64",
                         "revenue": "float64"})
