@@ -6,7 +6,8 @@
 - `cohort`: parses a cohort's file (membership.py) and registers the key of every listed
   generation in its stage's set, idempotently; keys the cohort no longer lists are deleted
   from their set — their history stays, marked orphaned — unless another cohort still lists
-  them. Which cohort lists which key is kept in `generation_cohort_keys` (migration g0001).
+  them — in the table `generation_cohort_keys` (migration g0001), or in another cohort's file
+  not registered yet.
 
 Registering is a side effect the engine's cache must not skip (a file edited and reverted
 would be a cache hit), so `cohort` is never cached. Keys are registered in one transaction,
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from examples.generation import paths
-from examples.generation.membership import FILE_NAME, Membership, parse
+from examples.generation.membership import FILE_NAME, CohortError, Membership, parse
 from examples.generation.partitions import SETS, STAGES, cohorts
 from examples.generation.templates import read_combos, read_templates
 from talentflow.engine import Dep, Output, asset, source_asset
@@ -46,8 +47,11 @@ def _pairs(rows: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(s, k) for s, k in rows}
 
 
-def register(conn: psycopg.Connection, membership: Membership) -> Registration:
-    """Make the registry hold exactly what the cohort lists (and what other cohorts list)."""
+def register(conn: psycopg.Connection, membership: Membership,
+             keep: Iterable[tuple[str, str]] = ()) -> Registration:
+    """Make the registry hold exactly what the cohort lists (and what other cohorts list).
+    `keep`: (set, key) pairs other cohorts list but have not registered yet (a row moved from
+    one cohort's file to another's must not be dropped in between)."""
     cohort_id = membership.cohort_id
     now = set(membership.pairs())
     out = Registration()
@@ -71,7 +75,7 @@ def register(conn: psycopg.Connection, membership: Membership) -> Registration:
             name, keys = SETS[stage].name, membership.keys.get(stage, [])
             out.listed[name] = len(keys)
             out.added[name] = registry.add_keys(conn, name, keys) if keys else 0
-        out.dropped = _drop_unlisted(conn, gone)
+        out.dropped = _drop_unlisted(conn, gone - set(keep))
     return out
 
 
@@ -121,6 +125,21 @@ def _cohort_files() -> dict[str, str]:
             for p in sorted(root.glob(f"*/{FILE_NAME}")) if p.is_file()}
 
 
+def listed_elsewhere(cohort_id: str) -> set[tuple[str, str]]:
+    """(set, key) pairs the other cohorts' files list now. A malformed file lists nothing
+    here (the rows it registered before still count, from the table)."""
+    combos, templates = read_combos(), {s: read_templates(s) for s in STAGES}
+    out: set[tuple[str, str]] = set()
+    for other, text in _cohort_files().items():
+        if other == cohort_id:
+            continue
+        try:
+            out.update(parse(other, text, combos=combos, templates=templates).pairs())
+        except CohortError:
+            continue
+    return out
+
+
 def _load(keys: list[str]) -> dict[str, str]:
     every = _cohort_files()
     return {k: every[k] for k in keys if k in every}
@@ -140,7 +159,7 @@ def cohort(ctx: KeyContext, key: str, membership: str) -> Output:
     """Registers the cohort's generations (and drops those it no longer lists)."""
     parsed = parse(key, membership, combos=read_combos(),
                    templates={s: read_templates(s) for s in STAGES})
-    done = register(ctx.conn, parsed)
+    done = register(ctx.conn, parsed, keep=listed_elsewhere(key))
     ctx.conn.commit()  # registered keys are visible to the runs that generate them
     ctx.log.info("cohort %s: %s listed, %s new, %s dropped", key, done.listed, done.added,
                  done.dropped)

@@ -70,7 +70,8 @@ class _Sizer:
         # An explicit TALENTFLOW_COST_COMPLETION_RATIO wins over the stage's own default.
         if self.settings.completion_ratio != DEFAULT_COMPLETION_RATIO:
             return self.settings
-        return dataclasses.replace(self.settings, completion_ratio=NO_HISTORY_RATIO[stage])
+        return dataclasses.replace(self.settings, completion_ratio=NO_HISTORY_RATIO[stage],
+                                   ratio_source=f"the {stage} templates' asked length")
 
     def ratio(self, stage: str, model: str) -> float:
         if (stage, model) not in self._ratios:
@@ -205,6 +206,6 @@ def _estimate(conn: psycopg.Connection, sizer: _Sizer, stage: str, keys: Sequenc
     projected = sizer.projected.get(stage, 0) - before
     if projected:
         parent = PARENT[stage]
-        result.notes.append(f"{projected} {stage} prompt(s) hold a {parent} not generated yet: "
-                            f"its length is projected")
+        result.notes.append(f"{projected} {stage} prompt(s) hold a parent {parent} not "
+                            "generated yet: its length is projected")
     return result

@@ -36,6 +36,7 @@ def merge(first: RunReport, second: RunReport) -> dict[str, Any]:
     out = second.to_dict()
     out["assets"] = {**first.to_dict()["assets"], **out["assets"]}
     out["seconds"] = round(first.seconds + second.seconds, 3)
+    out["ok"] = first.ok and second.ok
     return out
 
 

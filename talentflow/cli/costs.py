@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from talentflow.cli.common import connection, fail
+
+if TYPE_CHECKING:
+    from talentflow.costs.estimate import CostEstimator, EstimateRequest
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="LLM costs: reports from the ledger (default), estimates before a run, prices.",
@@ -52,8 +59,9 @@ def report(
 
 @app.command("estimate")
 def estimate(
-    asset: str = typer.Option("normalized_candidates", "--asset",
-                              help="An LLM asset: normalized_candidates or normalized_jobs."),
+    asset: str = typer.Option(None, "--asset",
+                              help="An LLM asset (talent: normalized_candidates, the default, "
+                              "or normalized_jobs; another project: see its estimator)."),
     keys: list[str] = typer.Argument(None, metavar="[KEY]...", help="Explicit keys."),
     more_keys: list[str] = typer.Option(None, "--keys", help="Explicit keys (repeatable)."),
     missing: bool = typer.Option(False, "--missing", help="Keys never materialized."),
@@ -78,6 +86,19 @@ def estimate(
     if sum(bool(x) for x in (keys, missing or stale or failed, sample)) > 1:
         raise fail("choose one selection: keys, --sample, or states (--missing/--stale/"
                     "--failed)")
+    states = frozenset(s for s, on in (("missing", missing), ("stale", stale),
+                                       ("failed", failed)) if on) or None
+    # A definitions module may bring its own estimate (`cost_estimator` next to its defs).
+    estimator = est.find_estimator()
+    if estimator is not None:
+        _project_estimate(estimator, est.EstimateRequest(
+            asset=asset, keys=tuple(keys), states=states, sample=sample, seed=seed,
+            models=tuple(models or ()),
+            settings=_or_fail(lambda: est.EstimateSettings.from_env(
+                include_schema=not no_schema)),
+            prices=_or_fail(prices.load)))
+        return
+    asset = asset or "normalized_candidates"
     try:
         est.entity_for(asset)
         llm = LLMSettings.from_env()
@@ -85,8 +106,6 @@ def estimate(
         table = prices.load()
     except ValueError as exc:
         raise fail(str(exc)) from None
-    states = frozenset(s for s, on in (("missing", missing), ("stale", stale),
-                                       ("failed", failed)) if on) or None
     with _connection() as conn:
         try:
             # States need the asset's declaration (its code version decides "stale");
@@ -104,6 +123,24 @@ def estimate(
         result.notes.append(f"the configured provider is 'rules' (offline, $0): this prices "
                             f"running {llm.model} through the openai provider instead")
     typer.echo(result.format())
+
+
+def _or_fail(make: Callable[[], T]) -> T:
+    try:
+        return make()
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _project_estimate(estimator: CostEstimator, request: EstimateRequest) -> None:
+    from talentflow.costs import estimate as est
+
+    with _connection() as conn:
+        try:
+            estimates = estimator(conn, request)
+        except (ValueError, KeyError) as exc:
+            raise fail(str(exc.args[0] if exc.args else exc)) from None
+    typer.echo(est.format_estimates(estimates))
 
 
 @app.command("prices")

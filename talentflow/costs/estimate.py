@@ -14,9 +14,10 @@ or long answers), not a confidence interval of the sum.
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -51,6 +52,8 @@ class EstimateSettings:
     # OpenAI bills the response_format schema as prompt tokens; a server that does not (the
     # test server, some local servers) is estimated without it.
     include_schema: bool = True
+    # Where `completion_ratio` comes from, as the estimate's basis names it without history.
+    ratio_source: str = ENV_COMPLETION_RATIO
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object
@@ -124,7 +127,7 @@ def projection(conn: psycopg.Connection, model: str, asset: str | None,
     return Projection(
         completion_ratio=ratio, cached_fraction=0.0,
         samples=((ratio * low, 0.0), (ratio * high, 0.0)),
-        basis=f"no history of {model}: configured ratio {ratio:g} ({ENV_COMPLETION_RATIO}), "
+        basis=f"no history of {model}: configured ratio {ratio:g} ({settings.ratio_source}), "
               f"range x{low:g}..x{high:g}",
     )
 
@@ -247,24 +250,100 @@ def estimate_texts(conn: psycopg.Connection, asset_name: str, kind: Kind,
     message_tokens = sum(tokens.prompt_tokens(t, kind, max_chars) for t in texts.values())
     calls = len(texts)
     schema_tokens = tokens.schema_tokens() * calls if settings.include_schema else 0
-    prompt = message_tokens + schema_tokens
     result = Estimate(asset_name, selection, list(texts))
     for model in models:
-        proj = projection(conn, model, asset_name, settings)
-        price = prices.lookup(model, on)
-        expected = low = high = None
-        if price is not None:
-            expected = proj.expected_usd(price, prompt)
-            low, high = proj.range_usd(price, prompt)
-        result.models.append(ModelEstimate(
-            model=model, calls=calls, message_tokens=message_tokens,
-            schema_tokens=schema_tokens,
-            completion_tokens=round(prompt * proj.completion_ratio),
-            cached_tokens=round(prompt * proj.cached_fraction),
-            expected_usd=expected, low_usd=low, high_usd=high, basis=proj.basis,
-            price_from=price.effective_from if price else None,
-        ))
+        result.models.append(model_estimate(conn, asset_name, model, calls, message_tokens,
+                                            prices, schema_tokens=schema_tokens,
+                                            settings=settings, on=on))
     if not settings.include_schema:
         result.notes.append("the response_format schema is not counted (server does not bill "
                             "it)")
     return result
+
+
+def model_estimate(conn: psycopg.Connection, asset_name: str, model: str, calls: int,
+                   message_tokens: int, prices: PriceTable, *, schema_tokens: int = 0,
+                   settings: EstimateSettings | None = None, on: date | None = None
+                   ) -> ModelEstimate:
+    """The priced estimate of `calls` calls of `model` sending `message_tokens` (+ schema)
+    prompt tokens in all, completion projected from the ledger's history of `asset_name`."""
+    settings = settings or EstimateSettings()
+    on = on or datetime.now(UTC).date()
+    prompt = message_tokens + schema_tokens
+    proj = projection(conn, model, asset_name, settings)
+    price = prices.lookup(model, on)
+    expected = low = high = None
+    if price is not None:
+        expected = proj.expected_usd(price, prompt)
+        low, high = proj.range_usd(price, prompt)
+    return ModelEstimate(
+        model=model, calls=calls, message_tokens=message_tokens, schema_tokens=schema_tokens,
+        completion_tokens=round(prompt * proj.completion_ratio),
+        cached_tokens=round(prompt * proj.cached_fraction),
+        expected_usd=expected, low_usd=low, high_usd=high, basis=proj.basis,
+        price_from=price.effective_from if price else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# A project's own estimate: `talentflow --definitions mypkg costs estimate`
+#
+# The estimate above knows the talent pipeline's one LLM step. Another project's definitions
+# module may export, next to its Definitions, a `cost_estimator(conn, request) -> [Estimate]`
+# (one Estimate per LLM asset); the CLI then hands it the selection it was given instead.
+
+ESTIMATOR_ATTR = "cost_estimator"
+
+
+@dataclass(frozen=True)
+class EstimateRequest:
+    """What `talentflow costs estimate` was asked for: an asset (None: every LLM asset),
+    explicit keys, a sample or states (None: what a run would process), models to price
+    instead of the configured ones, the settings and prices."""
+
+    asset: str | None = None
+    keys: tuple[str, ...] = ()
+    states: frozenset[str] | None = None
+    sample: int | None = None
+    seed: int = 0
+    models: tuple[str, ...] = ()
+    settings: EstimateSettings = field(default_factory=EstimateSettings)
+    prices: PriceTable = field(default_factory=lambda: PriceTable([]))
+
+
+CostEstimator = Callable[[psycopg.Connection, EstimateRequest], list[Estimate]]
+
+
+def find_estimator(spec: str | None = None) -> CostEstimator | None:
+    """The `cost_estimator` of the definitions module (`module[:attr]`, default the configured
+    definitions), or None when it exports none (the talent estimate applies)."""
+    from talentflow.engine.definitions import definitions_spec
+
+    module_name = (spec or definitions_spec()).partition(":")[0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module_name == exc.name
+                                     or module_name.startswith(exc.name + ".")):
+            return None  # no such module: load_definitions will say so
+        raise
+    found = getattr(module, ESTIMATOR_ATTR, None)
+    return found if callable(found) else None
+
+
+def format_estimates(estimates: Sequence[Estimate]) -> str:
+    """Each estimate, then (for several) the total of the priced ones."""
+    out = [e.format() for e in estimates]
+    if len(estimates) > 1:
+        priced = [m for e in estimates for m in e.models if not m.unpriced]
+        unpriced = sorted({m.model for e in estimates for m in e.models if m.unpriced})
+        calls = sum(m.calls for e in estimates for m in e.models)
+        total = sum((m.expected_usd for m in priced), Decimal(0))
+        low = sum((m.low_usd for m in priced), Decimal(0))
+        high = sum((m.high_usd for m in priced), Decimal(0))
+        line = (f"total: {calls:,} call(s), ${total:.6f} expected, range ${low:.6f} - "
+                f"${high:.6f}")
+        if unpriced:
+            line += f" (at least: {', '.join(unpriced)} UNPRICED)"
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Tests of the generation system (examples/generation)."""
