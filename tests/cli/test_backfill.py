@@ -63,5 +63,5 @@ def test_a_failed_key_makes_the_exit_code_1_and_is_listed(db: str, cli) -> None:
     assert "failed normalized_candidates['c-ghost']: upstream candidates['c-ghost'] has no " \
            "value" in result.output
     counts = {m.group(1): int(m.group(2))
-              for m in re.finditer(r"^  (\w+): ran (\d+)", result.output, re.M)}
+              for m in re.finditer(r"^\s*(\w+):\s+ran\s+(\d+)", result.output, re.M)}
     assert counts["normalized_candidates"] == len(CVS)

@@ -36,7 +36,7 @@ def test_a_blocking_check_failure_is_an_exit_code_a_status_and_a_listed_result(
 
     result = cli("status")
     assert result.exit_code == 0, result.output
-    assert re.search(r"^\s+failed\s+'b': check failed: long_enough$", result.output, re.M), \
+    assert re.search(r"^\s*failed\s+'b':\s+check failed:\s+long_enough\s*$", result.output, re.M), \
         result.output
 
     result = cli("checks")
