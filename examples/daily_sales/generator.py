@@ -206,9 +206,12 @@ def insert(conn: psycopg.Connection, lines: pd.DataFrame) -> int:
     """Append sale lines to the sales table with one COPY; returns how many."""
     if lines.empty:
         return 0
+    # Instants as ISO 8601 UTC text, made by numpy: pandas formats an aware timestamp per
+    # value (~10x slower for a year of rows). PostgreSQL reads them as the same instants.
+    utc = lines["sold_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    iso = np.char.add(np.datetime_as_string(utc.astype("datetime64[us]"), unit="us"), "Z")
     buf = io.StringIO()
-    # ISO instants with their offset: PostgreSQL reads them as the same instants.
-    lines[COLUMNS].to_csv(buf, header=False, index=False, date_format="%Y-%m-%d %H:%M:%S%z")
+    lines.assign(sold_at=iso)[COLUMNS].to_csv(buf, header=False, index=False)
     with conn.cursor() as cur, cur.copy(
             f"COPY {SALES_TABLE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)") as copy:
         copy.write(buf.getvalue())
