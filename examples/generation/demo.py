@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from examples.generation import paths
     from examples.generation.aggregate import evaluated, summarize
     from examples.generation.estimate import cost_estimator
-    from examples.generation.flows import ensure_schema, generate_cohort
+    from examples.generation.flows import ensure_schema, generate_cohort, pending_work
     from talentflow.costs import prices
     from talentflow.costs.estimate import EstimateRequest, format_estimates
     from talentflow.costs.reports import run_summary
@@ -62,13 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     with connect() as conn:
         print(f"cost estimate of cohort {args.cohort!r} through the real models:")
         request = EstimateRequest(asset="cohort", keys=(args.cohort,), prices=prices.load())
-        for line in format_estimates(cost_estimator(conn, request)).splitlines():
+        try:
+            estimate = format_estimates(cost_estimator(conn, request))
+        except ValueError as exc:  # a malformed cohort or template: the run will say which
+            estimate = f"unavailable: {exc}"
+        for line in estimate.splitlines():
             print(f"  {line}")
-    print(f"running flow generate-cohort for {args.cohort!r} (offline completions) ...")
-    out = generate_cohort(args.cohort)
-    if not out.get("assets"):
-        print("nothing to do: every generation of the cohort is up to date (no LLM call)")
-    _print_report(out)
+    todo = pending_work(args.cohort)
+    if todo:
+        print(f"running flow generate-cohort for {args.cohort!r} (offline completions) over "
+              + ", ".join(f"{n} {a}" for a, n in todo.items()) + " ...")
+        out = generate_cohort(args.cohort)
+        _print_report(out)
+    else:
+        # Planned from the bulk status: no flow run needed to find out nothing changed.
+        print(f"nothing to do: every generation of cohort {args.cohort!r} is up to date (no "
+              "flow run, no LLM call)")
+        out = {"ok": True}
     with connect() as conn:
         if out.get("flow_run_id"):
             print(run_summary(conn, out["flow_run_id"]))

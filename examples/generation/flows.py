@@ -40,6 +40,24 @@ def merge(first: RunReport, second: RunReport) -> dict[str, Any]:
     return out
 
 
+def pending_work(cohort_id: str) -> dict[str, int]:
+    """How many keys per asset a `generate_cohort(cohort_id)` run would compute now (from the
+    bulk status, no flow run): {} when the cohort and all it lists are up to date."""
+    from talentflow.db import connect
+    from talentflow.engine import KeySelection, pending
+
+    bound = defs.bind()
+    todo = pending(bound, [bound.get("cohort")], KeySelection(keys=(cohort_id,)))
+    if todo:
+        return todo  # the membership changed: what it lists is known after registering
+    with connect() as conn:
+        drafts = listed_keys(conn, cohort_id, "draft")
+    if not drafts:
+        return {}
+    return pending(bound, bound.select(GENERATE),
+                   KeySelection(keys=tuple(drafts), partition_set=SETS["draft"].name))
+
+
 @flow(name="generate-cohort", flow_run_name="generate-cohort-{cohort_id}")
 def generate_cohort(cohort_id: str) -> dict[str, Any]:
     """Register `cohort_id`'s generations and bring them (and the scores) up to date."""
