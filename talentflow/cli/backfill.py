@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from talentflow.cli.common import connection, definitions, fail
-from talentflow.cli.partitions import _states, run_selection
+from talentflow.cli.partitions import DaskAddress, Workers, _states, run_selection
 
 
 def backfill(
@@ -21,6 +21,8 @@ def backfill(
     failed: bool = typer.Option(False, "--failed", help="Only keys whose last run failed."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would run, run nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+    workers: Workers = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Run a selection of partitions — and what depends on them downstream — in ONE Prefect
     flow run (`materialize`). Up-to-date keys are skipped; each key succeeds or fails alone;
@@ -46,7 +48,8 @@ def backfill(
         _dry_run(defs, names, set_name, keys, prefix, start, end, only)
         return
     run_selection(defs, names, keys=list(keys or []), start=start, end=end, prefix=prefix,
-                  partition_set=set_name, only=only, downstream=True, as_json=as_json)
+                  partition_set=set_name, only=only, downstream=True, as_json=as_json,
+                  workers=workers, dask_address=dask_address)
 
 
 def _dry_run(defs, names, set_name, keys, prefix, start, end, only) -> None:

@@ -41,6 +41,12 @@ Observe = Annotated[bool, typer.Option(
     "made stale shows before anything re-runs.")]
 
 _STATE_ORDER = ("materialized", "stale", "failed", "missing", "running")
+Workers = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="Compute batches on a local Dask cluster of N worker processes "
+    "(prefect-dask).")]
+DaskAddress = Annotated[str | None, typer.Option(
+    "--dask-address", metavar="tcp://HOST:PORT", help="Compute batches on this Dask cluster "
+    "(default $TALENTFLOW_DASK_ADDRESS, if set).")]
 Svg = Annotated[Path | None, typer.Option(
     "--svg", metavar="FILE", help="Also write the status picture as SVG (calendar for time "
     "windows, a grid of two dimensions for multi keys, key order otherwise). With several "
@@ -283,8 +289,8 @@ def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = Non
                   start: str | None = None, end: str | None = None, prefix: str | None = None,
                   partition_set: str | None = None,
                   only: tuple[str, ...] = ("missing", "stale", "failed"),
-                  upstream: bool = False, downstream: bool = False, as_json: bool = False
-                  ) -> None:
+                  upstream: bool = False, downstream: bool = False, as_json: bool = False,
+                  workers: int | None = None, dask_address: str | None = None) -> None:
     """Run the materialize flow over a selection and print what it did; exit 1 if any key
     failed, 2 for an invalid key or selection."""
     from talentflow.engine import materialize
@@ -295,7 +301,8 @@ def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = Non
         with nullcontext() if as_json else progress_bar():
             report = materialize(defs, names, keys=keys or None, key_from=start, key_to=end,
                                  prefix=prefix, partition_set=partition_set, only=only,
-                                 upstream=upstream, downstream=downstream)
+                                 upstream=upstream, downstream=downstream, workers=workers,
+                                 dask_address=dask_address)
     except (InvalidPartitionKey, UnknownAsset, ValueError) as exc:
         raise fail(str(exc), 2) from None
     print_report(report, as_json=as_json)
@@ -326,6 +333,8 @@ def materialize(
     upstream: bool = typer.Option(False, "--upstream", help="Also the assets upstream."),
     downstream: bool = typer.Option(False, "--downstream", help="Also the assets downstream."),
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+    workers: Workers = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Bring partitions up to date in one Prefect flow run (`materialize`): plan from the bulk
     status, claim, compute in batches, record. Default: every missing, stale or failed key of
@@ -337,7 +346,8 @@ def materialize(
     run_selection(definitions(), list(assets) or None, keys=list(partition or []),
                   start=start, end=end, prefix=prefix, partition_set=partition_set,
                   only=_states(missing, stale, failed),
-                  upstream=upstream, downstream=downstream, as_json=as_json)
+                  upstream=upstream, downstream=downstream, as_json=as_json,
+                  workers=workers, dask_address=dask_address)
 
 
 def register_top_level(root: typer.Typer) -> None:

@@ -14,6 +14,7 @@ asset) and single-key runs are tagged `partition:<set>/<key>`.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -67,7 +68,7 @@ def _definitions(spec: str | None) -> Definitions:
 log = logging.getLogger("talentflow.engine")
 
 
-def _compute_task(a: Asset) -> Callable[..., Any]:
+def _compute_task_of(a: Asset) -> Any:
     """The Prefect task computing one batch of `a`. Caching is per partition (cache.py), so
     Prefect's own task cache is off; retries are per key (compute.py)."""
 
@@ -78,11 +79,49 @@ def _compute_task(a: Asset) -> Callable[..., Any]:
         with ctx.connected():
             return computing.run_batch(a, ctx, upstream)
 
+    return compute
+
+
+def _compute_task(a: Asset) -> Callable[..., Any]:
+    compute = _compute_task_of(a)
+
     def call(ctx: BatchContext, upstream: dict[str, dict[str, Any]], label: str) -> Any:
         # quote(): Prefect would otherwise walk every upstream value looking for futures.
         return compute(ctx=quote(ctx), upstream=quote(upstream), label=label)
 
     return call
+
+
+DASK_ADDRESS_ENV = "TALENTFLOW_DASK_ADDRESS"
+
+
+def dask_runner(workers: int | None = None, address: str | None = None) -> Any:
+    """A prefect-dask task runner: the cluster at `address` (default $TALENTFLOW_DASK_ADDRESS),
+    else a local cluster of `workers` processes (one thread each)."""
+    from prefect_dask import DaskTaskRunner
+
+    address = address or os.environ.get(DASK_ADDRESS_ENV) or None
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": max(1, workers or 1),
+                                          "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
+def _submitter(runner: Any) -> Callable[[Asset], Callable[..., Any]]:
+    tasks: dict[str, Any] = {}
+
+    def factory(a: Asset) -> Callable[..., Any]:
+        compute = tasks.setdefault(a.name, _compute_task_of(a))
+
+        def submit(ctx: BatchContext, upstream: dict[str, dict[str, Any]], label: str) -> Any:
+            # Not quote()d: the runner hands parameters to the task as they are.
+            return runner.submit(compute, parameters={"ctx": ctx, "upstream": upstream,
+                                                      "label": label})
+
+        return submit
+
+    return factory
 
 
 def _check_task(check: AssetCheck) -> Callable[..., Any]:
@@ -157,6 +196,22 @@ def _tag_run(tags: list[str]) -> None:
         pass
 
 
+def _dask_workers(runner: Any, asked: int | None) -> int:
+    try:
+        return max(1, len(runner._client.scheduler_info()["workers"]))
+    except Exception:  # noqa: BLE001 - the count only sizes the window of batches in flight
+        return max(1, asked or 1)
+
+
+def _progress_log(msg: str, *args: Any) -> None:
+    try:
+        from prefect.logging import get_run_logger
+
+        get_run_logger().info(msg, *args)
+    except Exception:  # noqa: BLE001 - outside a run context
+        log.info(msg, *args)
+
+
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -184,9 +239,14 @@ def run_in_flow(
     only: Sequence[str] | None = None,
     upstream: bool = False,
     downstream: bool = False,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> RunReport:
     """The materialize body, for use inside any running flow (the `materialize` flow, or an
-    application's own single-key flow): tag, run, publish artifacts, call the run hooks."""
+    application's own single-key flow): tag, run, publish artifacts, call the run hooks.
+
+    `workers` / `dask_address` (or $TALENTFLOW_DASK_ADDRESS): compute the batches on Dask
+    (prefect-dask), several at once; reads and records stay in this process."""
     from prefect.context import FlowRunContext
 
     defs = defs.bind()  # resources resolved once, for this run's code versions and compute
@@ -198,8 +258,16 @@ def run_in_flow(
     if sel.keys is not None and len(sel.keys) == 1:
         sets = sorted({a.partitions.name for a in selected if not a.source})
         _tag_run([f"partition:{s}/{sel.keys[0]}" for s in sets[:1]])
-    report = Run(defs, flow_run_id=run_id, task_factory=_compute_task,
-                 check_task_factory=_check_task).execute(selected, sel)
+    if workers or dask_address or os.environ.get(DASK_ADDRESS_ENV):
+        with dask_runner(workers, dask_address) as runner:
+            slots = 2 * _dask_workers(runner, workers)
+            _progress_log("computing on Dask: %d batches in flight", slots)
+            report = Run(defs, flow_run_id=run_id, check_task_factory=_check_task,
+                         submit_factory=_submitter(runner), in_flight=slots
+                         ).execute(selected, sel)
+    else:
+        report = Run(defs, flow_run_id=run_id, task_factory=_compute_task,
+                     check_task_factory=_check_task).execute(selected, sel)
     publish_run_artifacts(defs, report)
     for hook in defs.run_hooks:
         hook(report)
@@ -231,18 +299,23 @@ def materialize_flow(
     upstream: bool = False,
     downstream: bool = False,
     definitions: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Bring the selected partitions of the selected assets up to date.
 
     assets: names, optionally `+name` / `name+` (with upstream / downstream); default all.
     partition_key / partition_keys / key_from..key_to / prefix: which keys (default all);
-    only: which states run (default missing, stale, failed); definitions: `module:attr`.
+    only: which states run (default missing, stale, failed); definitions: `module:attr`;
+    workers: compute on a local Dask cluster of that many processes; dask_address: on the
+    Dask cluster at that address (tcp://host:8786).
     """
     defs = _definitions(definitions)
     return run_in_flow(
         defs, assets, partition_key=partition_key, partition_keys=partition_keys,
         key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
-        only=only, upstream=upstream, downstream=downstream,
+        only=only, upstream=upstream, downstream=downstream, workers=workers,
+        dask_address=dask_address,
     ).to_dict()
 
 
@@ -270,6 +343,8 @@ def materialize(
     upstream: bool = False,
     downstream: bool = False,
     skip_if_up_to_date: bool = True,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> RunReport:
     """Run the `materialize` flow in this process over a selection.
 
@@ -300,6 +375,7 @@ def materialize(
             assets=names, partition_key=partition_key, partition_keys=list(keys or []) or None,
             key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
             only=list(only), upstream=upstream, downstream=downstream, definitions=spec,
+            workers=workers, dask_address=dask_address,
         )
     finally:
         _IN_PROCESS.pop(spec, None)

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from contextvars import ContextVar
@@ -370,7 +371,8 @@ def _now() -> datetime:
 
 class Run:
     def __init__(self, defs: Definitions, *, flow_run_id: str | None,
-                 task_factory: Any = None, check_task_factory: Any = None) -> None:
+                 task_factory: Any = None, check_task_factory: Any = None,
+                 submit_factory: Any = None, in_flight: int = 1) -> None:
         self.defs = defs
         self.flow_run_id = flow_run_id
         self.holder = claims.local_holder(f"{flow_run_id or 'local'}:{uuid.uuid4().hex[:8]}")
@@ -378,6 +380,10 @@ class Run:
         self.report = RunReport(flow_run_id)
         self._task_factory = task_factory
         self._check_task_factory = check_task_factory
+        # asset -> a function submitting one batch to the task runner, returning a future
+        # (None: batches run one after the other in this process).
+        self._submit_factory = submit_factory
+        self.in_flight = max(1, in_flight) if submit_factory is not None else 1
         self._cache: PartitionCache | None = None
         self._changed: dict[str, set[str]] = {}  # asset -> keys whose data changed this run
 
@@ -496,13 +502,24 @@ class Run:
                              f"{a.name}; the run died")
             total = len(got.claimed)
             _report_progress(a.name, total, report)
-            for batch in _chunks(got.claimed, a.batch_size):
-                self._batch(conn, a, batch, by_key, report)
-                _report_progress(a.name, total, report)
-                _progress("%s: %d/%d keys (%d cached, %d failed)", a.name,
-                          len(report.done) + len(report.failed) + len(report.blocked), total,
-                          len(report.cached), len(report.failed))
+            # Batches in flight at once: 1 in this process; with a task runner (Dask), enough
+            # to keep its workers busy while this process reads and records.
+            window: deque[_Batch] = deque()
+            for keys_ in _chunks(got.claimed, a.batch_size):
+                window.append(self._start(conn, a, keys_, by_key, report))
+                while window and (len(window) >= self.in_flight or window[0].ready):
+                    self._finish(conn, window.popleft(), report)
+                    self._batch_done(a.name, total, report)
+            while window:
+                self._finish(conn, window.popleft(), report)
+                self._batch_done(a.name, total, report)
         report.seconds = round(report.seconds + time.perf_counter() - t0, 3)
+
+    def _batch_done(self, asset: str, total: int, report: AssetReport) -> None:
+        _report_progress(asset, total, report)
+        _progress("%s: %d/%d keys (%d cached, %d failed)", asset,
+                  len(report.done) + len(report.failed) + len(report.blocked), total,
+                  len(report.cached), len(report.failed))
 
     def _recheck(self, conn: psycopg.Connection, a: Asset, got: claims.Claimed,
                  by_key: dict[str, KeyStatus], report: AssetReport) -> None:
@@ -593,6 +610,13 @@ class Run:
 
     def _batch(self, conn: psycopg.Connection, a: Asset, keys: list[str],
                by_key: Mapping[str, KeyStatus], report: AssetReport) -> None:
+        self._finish(conn, self._start(conn, a, keys, by_key, report), report)
+
+    def _start(self, conn: psycopg.Connection, a: Asset, keys: list[str],
+               by_key: Mapping[str, KeyStatus], report: AssetReport) -> _Batch:
+        """Read a batch's inputs, serve what the cache has, and start computing the rest:
+        at once in this process, or submitted to the task runner (Dask) when the run has
+        one — the batch is then finished (recorded) when its result comes back."""
         started_at = _now()
         inputs, values, all_of, blocked, failed = self._read_inputs(conn, a, keys, by_key)
         conn.commit()  # no snapshot or lock held while computing
@@ -612,6 +636,7 @@ class Run:
         misses = [k for k in runnable if k not in hits]
         results: dict[str, Output | Failure] = {k: Failure(e) for k, e in failed.items()}
         results.update(hits)
+        batch = _Batch(a, keys, inputs, values, blocked, ckeys, set(hits), results, started_at)
         if misses:
             ctx = BatchContext(
                 a.name, misses, a.partitions,
@@ -621,20 +646,36 @@ class Run:
                  for n, h in all_of.items()},
             )
             upstream = {n: {k: v[k] for k in misses if k in v} for n, v in values.items()}
-            computed = self._compute(a, ctx, upstream)
+            if self._submit_factory is not None:
+                batch.future = self._submit_factory(a)(
+                    ctx=ctx, upstream=upstream, label=keys_label(ctx.keys))
+            else:
+                batch.computed = self._compute(a, ctx, upstream)
+        return batch
+
+    def _finish(self, conn: psycopg.Connection, batch: _Batch, report: AssetReport) -> None:
+        """Record a started batch (its values, records and claim releases in one
+        transaction), then run the asset's checks on it."""
+        a, results = batch.asset, batch.results
+        computed = batch.computed
+        if batch.future is not None:
+            computed = _resolved(batch.future, a, [k for k in batch.ckeys
+                                                   if k not in batch.cached])
+        if computed:
             results.update(computed)
             if a.cache:
-                self.cache.store({k: (ckeys[k], o) for k, o in computed.items()
+                self.cache.store({k: (batch.ckeys[k], o) for k, o in computed.items()
                                   if isinstance(o, Output)})
-        self._record(conn, a, results, inputs, started_at, report, cached=set(hits))
-        if blocked:
+        self._record(conn, a, results, batch.inputs, batch.started_at, report,
+                     cached=batch.cached)
+        if batch.blocked:
             with conn.transaction():
-                claims.release(conn, a.name, list(blocked), self.holder)
+                claims.release(conn, a.name, list(batch.blocked), self.holder)
         checks = self.defs.checks_of(a.name)
         done = {k: o.value for k, o in results.items() if isinstance(o, Output)}
         if checks and done:
             self.check(conn, a, checks, done,
-                       {n: {k: v[k] for k in done if k in v} for n, v in values.items()},
+                       {n: {k: v[k] for k in done if k in v} for n, v in batch.values.items()},
                        report)
 
     # -- checks ------------------------------------------------------------------------------
@@ -723,6 +764,42 @@ class Run:
                 report.cached.append(k)
             else:
                 report.ran.append(k)
+
+
+@dataclass
+class _Batch:
+    """A batch between its start (inputs read, compute started) and its finish (recorded)."""
+
+    asset: Asset
+    keys: list[str]
+    inputs: dict[str, dict]
+    values: dict[str, dict[str, Any]]
+    blocked: dict[str, str]
+    ckeys: dict[str, str]
+    cached: set[str]
+    results: dict[str, Output | Failure]
+    started_at: datetime
+    computed: dict[str, Output | Failure] | None = None
+    future: Any = None
+
+    @property
+    def ready(self) -> bool:
+        """Finished computing (never asks the Prefect API: the task runner's own future)."""
+        if self.future is None:
+            return True
+        inner = getattr(self.future, "wrapped_future", None)
+        return bool(inner is not None and inner.done())
+
+
+def _resolved(future: Any, a: Asset, keys: list[str]) -> dict[str, Output | Failure]:
+    """A submitted batch's results; if the task itself failed (its worker died more often
+    than the task runner retries, a result that could not travel back), each of its keys
+    fails with that error — recorded, claim released, retried by the next run."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - the batch's keys fail, the run goes on
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        return {k: Failure(f"batch lost on the task runner: {error}") for k in keys}
 
 
 def run_check(check: checking.AssetCheck, a: Asset, ctx: BatchContext,
