@@ -119,11 +119,11 @@ def _row_problems(row: Mapping[str, str | None], stage: str, combos: set[str],
         value = row[column] or ""
         if column not in used:
             if value:
-                problems.append(f"column {column}: must be empty in a {stage} row "
+                problems.append(f"column {column}: must be empty in {_a(stage)} row "
                                 f"(got {value!r})")
             continue
         if not value:
-            problems.append(f"column {column}: empty (a {stage} row fills "
+            problems.append(f"column {column}: empty ({_a(stage)} row fills "
                             f"{', '.join(used)})")
         elif column == "combo" and value not in combos:
             problems.append(f"column combo: no combo {value!r} in combos.csv")
@@ -136,6 +136,10 @@ def _row_problems(row: Mapping[str, str | None], stage: str, combos: set[str],
             problems.append(f"column {column}: {value!r} is not a model name (letters, "
                             "digits and . _ : / @ + -)")
     return problems
+
+
+def _a(stage: str) -> str:
+    return f"{'an' if stage[0] in 'aeiou' else 'a'} {stage}"
 
 
 def rows_for(combos: Sequence[str], draft_templates: Sequence[str], models: Sequence[str],

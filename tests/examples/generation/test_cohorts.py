@@ -75,7 +75,7 @@ def test_malformed_rows_are_each_named_and_nothing_is_registered(gdb: str, dirs:
         parse("bad", BAD, combos=read_combos(), templates={s: read_templates(s) for s in SETS})
     assert info.value.errors == [
         "line 3, column stage: 'drafts' is not one of draft, essay, evaluation",
-        "line 4, column essay_model: empty (a essay row fills combo, draft_template, "
+        "line 4, column essay_model: empty (an essay row fills combo, draft_template, "
         "draft_model, essay_template, essay_model)",
         "line 5, column essay_template: must be empty in a draft row (got 'expand')",
         "line 6, column draft_template: no draft template 'poem' (known: dialogue, letter, "
