@@ -143,3 +143,17 @@ LEDGER_COLUMNS = ("provider", "model", "prompt_tokens", "completion_tokens", "ca
 def ledger_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM llm_calls ORDER BY id")
     return [dict(zip(LEDGER_COLUMNS, r, strict=True)) for r in rows.fetchall()]
+
+
+def markdown_rows(markdown: str) -> dict[str, list[str]]:
+    """The body rows of the markdown tables in `markdown`, by first cell: cells stripped, so
+    the padding and alignment of the table do not matter."""
+    rows = {}
+    for line in markdown.splitlines():
+        line = line.strip()
+        if not (line.startswith("|") and line.endswith("|")):
+            continue
+        cells = [c.strip() for c in line[1:-1].split("|")]
+        if cells and not all(set(c) <= set("-: ") for c in cells):
+            rows[cells[0]] = cells[1:]
+    return rows
