@@ -78,7 +78,9 @@ def _line(report) -> str:
     return ", ".join(f"{a} ran {len(_ran(report, a))}" for a in ASSETS)
 
 
-def run_story(say: Story) -> None:
+def run_story(say: Story, rows_per_day: int | None = None) -> None:
+    """The story on the database DATABASE_URL names (fresh: no sales table yet).
+    `rows_per_day`: the generator's volume (default ~1,000 sale lines a day)."""
     import pandas as pd
     import psycopg
 
@@ -110,7 +112,8 @@ def run_story(say: Story) -> None:
                     if s.status != "materialized"}
 
     t = time.perf_counter()
-    lines = generator.generate(FIRST, N_DAYS, negative_days=[BAD_DAY])
+    volume = rows_per_day or generator.DEFAULT_ROWS_PER_DAY
+    lines = generator.generate(FIRST, N_DAYS, rows_per_day=volume, negative_days=[BAD_DAY])
     with connect(vector=False) as conn:
         ensure_sales_table(conn)
         generator.insert(conn, lines)
@@ -174,7 +177,7 @@ def run_story(say: Story) -> None:
     say.expect(fixed.ok and [_ran(fixed, a) for a in ASSETS] == [[bad], [bad], [bad_week]],
                f"that day alone ran again, then its summary and its week {bad_week}")
 
-    late_row = generator.late_rows(LATE_DAY, 1)
+    late_row = generator.late_rows(LATE_DAY, 1)  # its own stream: any volume
     with connect(vector=False) as conn:
         generator.insert(conn, late_row)
     say.say(f"6. a late sale for {late} arrives ({late_row['product'][0]}, "
