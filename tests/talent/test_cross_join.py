@@ -28,8 +28,10 @@ fits 0/1), so their ties are real ties, and compare ids exactly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -808,3 +810,190 @@ def test_update_lists_tie_with_an_outsider_is_a_hole(own_is_candidate: bool) -> 
     out = check_update(OWN, ch, 2, own_is_candidate=own_is_candidate, weights=W_EXACT,
                        old_lists=old, exact=True)
     assert out.needed_outside == out.holes == {"me"}
+
+
+# ---------------------------------------------------------------- what the pipeline stored
+#
+# The lists above are checked on data made here. Below, the real pipeline (rules normalizer,
+# MiniLM embeddings, lexical vectors, fitted weights, the engine's full and incremental match
+# steps) runs on shipped CVs and postings, and what it STORED in candidate_matches and
+# job_matches is compared with the oracle computed from what it stored as inputs, read with
+# plain SQL: the dense vectors (pgvector's text form), the lexical term ids and weights, the
+# normalized skills, must-haves and seniority, and the weights in data/match_weights.json.
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+K = 10  # the pipeline's top-K (README: "the exact top-10")
+
+
+@dataclass(frozen=True)
+class StoredEntity:
+    """One entity as the database holds it, in plain Python: the oracle's only input."""
+
+    id: str
+    vector: np.ndarray  # float64
+    terms: Mapping[int, float]
+    skills: tuple[str, ...]
+    must_haves: tuple[str, ...]
+    level: str
+
+
+def read_side(conn, kind: str) -> dict[str, StoredEntity]:
+    """Every embedded entity of one side, read with plain SQL."""
+    table = "candidates" if kind == "candidate" else "jobs"
+    rows = conn.execute(
+        f"SELECT v.{kind}_id, v.embedding::text, v.lexical_terms, v.lexical_weights, "
+        f"n.skills, n.must_have_skills, n.seniority FROM {kind}_vectors v "
+        f"JOIN normalized_{table} n ON n.{kind}_id = v.{kind}_id").fetchall()
+    return {r[0]: StoredEntity(r[0], np.asarray(json.loads(r[1]), dtype=np.float64),
+                               dict(zip(r[2], r[3], strict=True)), tuple(r[4]), tuple(r[5]),
+                               r[6]) for r in rows}
+
+
+def read_lists(conn, kind: str) -> dict[str, tuple[list[str], list[float], list[dict]]]:
+    other = "job" if kind == "candidate" else "candidate"
+    return {r[0]: (list(r[1]), list(r[2]), list(r[3])) for r in conn.execute(
+        f"SELECT {kind}_id, {other}_ids, scores, explanations FROM {kind}_matches")}
+
+
+def stored_weights() -> dict[str, float]:
+    return json.loads((DATA / "match_weights.json").read_text())["weights"]
+
+
+def stored_oracle(own: Mapping[str, StoredEntity], other: Mapping[str, StoredEntity], *,
+                  own_is_candidate: bool, w: Mapping[str, float]) -> dict[str, list[Scored]]:
+    """Each own entity's ranking of the whole other side, from the definition, float64."""
+    out: dict[str, list[Scored]] = {}
+    for x in own.values():
+        ranking = []
+        for y in other.values():
+            cand, job = (x, y) if own_is_candidate else (y, x)
+            dense = float(cand.vector @ job.vector
+                          / (np.linalg.norm(cand.vector) * np.linalg.norm(job.vector)))
+            cn = sum(v * v for v in cand.terms.values()) ** 0.5
+            jn = sum(v * v for v in job.terms.values()) ** 0.5
+            lexical = (sum(v * job.terms.get(t, 0.0) for t, v in cand.terms.items()) / (cn * jn)
+                       if cn and jn else 0.0)
+            have, want = {fold(s) for s in cand.skills}, {fold(s) for s in job.skills}
+            skills = len(have & want) / len(want) if min(len(have), len(want)) >= GATE else 0.0
+            fit = max(0.0, 1 - abs(LEVELS.index(cand.level) - LEVELS.index(job.level)) / 3)
+            score = (w["dense"] * dense + w["lexical"] * lexical + w["skills"] * skills
+                     + w["seniority"] * fit)
+            ranking.append(Scored(y.id, score, dense, lexical, skills, fit,
+                                  tuple(s for s in job.skills if fold(s) in have),
+                                  tuple(s for s in job.must_haves if fold(s) not in have)))
+        ranking.sort(key=lambda r: (-r.score, r.id))
+        out[x.id] = ranking
+    return out
+
+
+def assert_stored_lists(stored: Mapping[str, tuple[list[str], list[float], list[dict]]],
+                        want: Mapping[str, list[Scored]], what: str) -> None:
+    """Every stored list is the oracle's top-K: ids (up to float32 near-ties), the scores
+    column, and each explanation's features, shared skills and missing must-haves."""
+    assert set(stored) == set(want), (what, sorted(set(stored) ^ set(want)))
+    for key, (ids, scores, explained) in stored.items():
+        ranking = want[key]
+        n = min(K, len(ranking))
+        assert len(ids) == len(scores) == len(explained) == n, (what, key, len(ids), n)
+        truth = {r.id: r for r in ranking}
+        for pos, (oid, score, why) in enumerate(zip(ids, scores, explained, strict=True)):
+            r = truth[oid]
+            assert why["id"] == oid, (what, key, pos)
+            assert abs(score - r.score) <= TOL, (what, key, oid, score, r.score)
+            assert abs(score - ranking[pos].score) <= TOL, (
+                f"{what} {key}: position {pos} holds {oid} ({score:.6f}), the oracle's entry "
+                f"there is {ranking[pos].id} ({ranking[pos].score:.6f})")
+            for name in ("score", "dense", "lexical", "skills", "seniority"):
+                assert abs(why[name] - getattr(r, name)) <= TOL, (what, key, oid, name)
+            assert tuple(why["shared_skills"]) == r.shared, (what, key, oid)
+            assert tuple(why["missing_must_haves"]) == r.missing, (what, key, oid)
+        # The ids: the oracle's order, except within runs of scores closer than TOL.
+        block, blocks, start = 0, [], 0
+        block_of = {}
+        for i, r in enumerate(ranking):
+            if i and ranking[i - 1].score - r.score > TOL:
+                blocks.append({x.id for x in ranking[start:i]})
+                block, start = block + 1, i
+            block_of[i] = block
+        blocks.append({x.id for x in ranking[start:]})
+        for pos, oid in enumerate(ids):
+            assert oid in blocks[block_of[pos]], (what, key, pos, ids,
+                                                  [r.id for r in ranking[:n]])
+
+
+def _shipped(name: str, n: int, offset: int = 0) -> list[dict]:
+    lines = (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[offset:offset + n]]
+
+
+def _check_everything(conn) -> dict[str, dict[str, list[Scored]]]:
+    cands, jobs = read_side(conn, "candidate"), read_side(conn, "job")
+    w = stored_weights()
+    want = {"candidate": stored_oracle(cands, jobs, own_is_candidate=True, w=w),
+            "job": stored_oracle(jobs, cands, own_is_candidate=False, w=w)}
+    for kind in ("candidate", "job"):
+        assert_stored_lists(read_lists(conn, kind), want[kind], kind)
+    return want
+
+
+def test_the_stored_match_lists_are_the_brute_force_top_k(db: str) -> None:
+    import psycopg
+
+    from flows.batch import talent_batch
+
+    cvs, jobs = _shipped("candidates", 36), _shipped("jobs", 30)
+    extra_jobs = _shipped("jobs", 2, offset=100)
+    with psycopg.connect(db, autocommit=True) as conn:
+        for r in cvs:
+            conn.execute("INSERT INTO candidates (id, name, location, cv_text) "
+                         "VALUES (%s, %s, %s, %s)", [r["id"], r["name"], r.get("location"),
+                                                     r["cv_text"]])
+        for r in jobs:
+            conn.execute("INSERT INTO jobs (id, title, company, location, description) "
+                         "VALUES (%s, %s, %s, %s, %s)",
+                         [r["id"], r["title"], r.get("company"), r.get("location"),
+                          r["description"]])
+    first = talent_batch()
+    assert first["ok"], first
+    assert len(first["assets"]["candidate_matches"]["ran"]) == len(cvs)
+    assert len(first["assets"]["job_matches"]["ran"]) == len(jobs)
+    with psycopg.connect(db, autocommit=True) as conn:
+        want = _check_everything(conn)
+        # Not vacuous: the stored lists use every feature and carry explanations.
+        entries = [e for _, _, ex in read_lists(conn, "candidate").values() for e in ex]
+        assert sum(e["lexical"] > 0.05 for e in entries) > len(entries) / 4
+        assert any(e["skills"] > 0 for e in entries)
+        assert len({round(e["seniority"], 4) for e in entries}) >= 3
+        assert any(e["shared_skills"] for e in entries)
+        assert any(e["missing_must_haves"] for e in entries)
+        # Incremental: change the job side so that some lists gain an entry, some lose one
+        # (a posting rewritten into another field), then add postings and edit a CV.
+        top = {key: ranking[0].id for key, ranking in want["candidate"].items()}
+        c0 = cvs[0]["id"]
+        loser = top[c0]
+        conn.execute("UPDATE jobs SET title = 'Night shift baker', description = "
+                     "'Bake bread and pastries overnight in a small bakery; sourdough, "
+                     "ovens, food hygiene.' WHERE id = %s", [loser])
+        gainer = next(r["id"] for r in jobs if r["id"] != loser)
+        conn.execute("UPDATE jobs SET description = %s WHERE id = %s",
+                     [cvs[1]["cv_text"], gainer])
+        conn.execute("UPDATE jobs SET description = description || ' Docker and Kubernetes.' "
+                     "WHERE id = %s", [jobs[-1]["id"]])
+        for r in extra_jobs:
+            conn.execute("INSERT INTO jobs (id, title, company, location, description) "
+                         "VALUES (%s, %s, %s, %s, %s)",
+                         [r["id"], r["title"], r.get("company"), r.get("location"),
+                          r["description"]])
+        conn.execute("UPDATE candidates SET cv_text = cv_text || ' Also SQL and Excel.' "
+                     "WHERE id = %s", [cvs[2]["id"]])
+    second = talent_batch()
+    assert second["ok"], second
+    changed_jobs = {loser, gainer, jobs[-1]["id"], *(r["id"] for r in extra_jobs)}
+    assert set(second["assets"]["job_vectors"]["ran"]) == changed_jobs
+    assert set(second["assets"]["candidate_vectors"]["ran"]) == {cvs[2]["id"]}
+    # Every candidate's list ranges over all jobs: each was brought up to date.
+    assert len(second["assets"]["candidate_matches"]["ran"]) == len(cvs)
+    with psycopg.connect(db, autocommit=True) as conn:
+        after = _check_everything(conn)
+        assert read_lists(conn, "candidate")[c0][0][0] != loser
+        assert len(after["job"]) == len(jobs) + len(extra_jobs)
