@@ -126,7 +126,10 @@ def main() -> int:
 
     with connect() as conn:
         out["llm_calls"] = conn.execute("SELECT count(*) FROM llm_calls").fetchone()[0]
-    out["files"] = sum(1 for _ in (home / "gens").glob("*/*/parsed.json"))
+    # Generation folders (links; their hidden targets are not counted twice).
+    out["generations_on_disk"] = sum(1 for p in (home / "gens").glob("*/*")
+                                     if not p.name.startswith(".")
+                                     and (p / "parsed.json").is_file())
     out["within_target"] = out["generate_s"] <= TARGET_S
     out["load_average_at_end"] = _load()
     if args.keep:

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from examples.generation import prompts
 from examples.generation.costs import CallLog
 from examples.generation.evaluation import ScoreParseError, parse_scores
 from examples.generation.llm import client as completion_client
@@ -28,6 +27,7 @@ from examples.generation.partitions import (
     SETS,
     TEMPLATE_DIM,
 )
+from examples.generation.prompts import Prompt, TemplateError, concepts_text, render
 from examples.generation.store import STORES, files, gen_id
 from examples.generation.templates import combos_source, template_sources
 from talentflow.engine import Dep, DimensionProjection, KeyFailed, Output, asset
@@ -57,28 +57,28 @@ def _call_all(client: CompletionClient, requests: Mapping[str, tuple[str, str]],
         return dict(pool.map(one, requests.items()))
 
 
-def _text_parse(answer: str, prompt: prompts.Prompt) -> dict[str, Any]:
+def _text_parse(answer: str, prompt: Prompt) -> dict[str, Any]:
     text = answer.strip()
     return {"text": text, "words": len(text.split())}
 
 
-def _score_parse(answer: str, prompt: prompts.Prompt) -> dict[str, Any]:
+def _score_parse(answer: str, prompt: Prompt) -> dict[str, Any]:
     return parse_scores(answer, prompt.criteria).to_json()
 
 
 def generate(stage: str, ctx: BatchContext, template: Mapping[str, str],
              inputs: Mapping[str, str], settings: Any,
-             parse: Callable[[str, prompts.Prompt], dict[str, Any]]) -> dict[str, Any]:
+             parse: Callable[[str, Prompt], dict[str, Any]]) -> dict[str, Any]:
     """One batch of `stage`: `inputs[key]` fills the template's placeholder."""
     out: dict[str, Any] = {}
     requests: dict[str, tuple[str, str]] = {}
-    rendered: dict[str, prompts.Prompt] = {}
+    rendered: dict[str, Prompt] = {}
     for key in ctx.keys:
         dims = ctx.partition_value(key)
         try:
-            rendered[key] = prompts.render(stage, dims[TEMPLATE_DIM[stage]], template[key],
+            rendered[key] = render(stage, dims[TEMPLATE_DIM[stage]], template[key],
                                            inputs[key])
-        except prompts.TemplateError as error:
+        except TemplateError as error:
             out[key] = KeyFailed(str(error))
             continue
         requests[key] = (rendered[key].text, dims[MODEL_DIM[stage]])
@@ -96,9 +96,9 @@ def generate(stage: str, ctx: BatchContext, template: Mapping[str, str],
     return out
 
 
-def _result(stage: str, ctx: BatchContext, key: str, prompt: prompts.Prompt,
+def _result(stage: str, ctx: BatchContext, key: str, prompt: Prompt,
             called_at: datetime, answer: Completion | CompletionError, calls: CallLog,
-            parse: Callable[[str, prompts.Prompt], dict[str, Any]]) -> Output | KeyFailed:
+            parse: Callable[[str, Prompt], dict[str, Any]]) -> Output | KeyFailed:
     dims = ctx.partition_value(key)
     model = dims[MODEL_DIM[stage]]
     if isinstance(answer, CompletionError):
@@ -153,7 +153,7 @@ def _parent_dep(stage: str) -> Dep:
 def draft(ctx: BatchContext, combo: dict[str, Any], template: dict[str, str],
           llm: Any) -> dict[str, Any]:
     """A draft about a combo's concepts, from a draft template, by the key's draft model."""
-    inputs = {k: prompts.concepts_text(combo[k]["concepts"]) for k in ctx.keys}
+    inputs = {k: concepts_text(combo[k]["concepts"]) for k in ctx.keys}
     return generate("draft", ctx, template, inputs, llm, _text_parse)
 
 

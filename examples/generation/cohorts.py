@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from examples.generation import paths
 from examples.generation.membership import FILE_NAME, CohortError, Membership, parse
 from examples.generation.partitions import SETS, STAGES, cohorts
+from examples.generation.paths import cohorts_dir
 from examples.generation.templates import read_combos, read_templates
 from talentflow.engine import Dep, Output, asset, source_asset
 from talentflow.engine.context import KeyContext
@@ -118,7 +118,7 @@ def listed_keys(conn: psycopg.Connection, cohort_id: str, stage: str) -> list[st
 
 
 def _cohort_files() -> dict[str, str]:
-    root = paths.cohorts_dir()
+    root = cohorts_dir()
     if not root.is_dir():
         return {}
     return {p.parent.name: p.read_text(encoding="utf-8")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from examples.generation import llm
 from examples.generation.aggregate import scores_by_template_model
 from examples.generation.assets import STAGE_ASSETS
 from examples.generation.cohorts import cohort, cohort_membership
-from examples.generation.costs import publish_cost_artifact
+from examples.generation.llm import RESOURCE as LLM
+from examples.generation.run_hooks import publish_cost_artifact
 from examples.generation.templates import SOURCES
 from talentflow.db.migrate import PROJECT_MIGRATIONS
 from talentflow.engine import Definitions
@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 defs = Definitions(
     assets=[cohort_membership, cohort, *SOURCES, *STAGE_ASSETS, scores_by_template_model],
-    resources={"llm": llm.RESOURCE},
+    resources={"llm": LLM},
     migrations=[PROJECT_MIGRATIONS, MIGRATIONS],
     run_hooks=[publish_cost_artifact],
     name="generation",

@@ -27,13 +27,12 @@ from collections.abc import Sequence
 
 import psycopg
 
-from examples.generation import paths
 from examples.generation.membership import FILE_NAME, parse
 from examples.generation.partitions import MODEL_DIM, PARENT, PARENT_DIMS, SETS, STAGES
+from examples.generation.paths import cohorts_dir
 from examples.generation.prompts import TemplateError, concepts_text, render
 from examples.generation.store import STORES
 from examples.generation.templates import read_combos, read_templates
-from talentflow.costs import tokens
 from talentflow.costs.estimate import (
     DEFAULT_COMPLETION_RATIO,
     RUN_STATES,
@@ -43,7 +42,7 @@ from talentflow.costs.estimate import (
     model_estimate,
     projection,
 )
-from talentflow.llm.completion import CompletionSettings, messages_for
+from talentflow.llm.completion import CompletionSettings, count_messages, messages_for
 from talentflow.partitions import registry
 from talentflow.partitions.status import STATES, status
 
@@ -108,7 +107,7 @@ class _Sizer:
             text = render(stage, name, template, filling).text
         except TemplateError as exc:
             raise ValueError(str(exc)) from None
-        n = tokens.count_messages(messages_for(text)) + extra
+        n = count_messages(messages_for(text)) + extra
         self._memo[stage, key] = n
         return n
 
@@ -131,7 +130,9 @@ def _select(conn: psycopg.Connection, stage: str, request: EstimateRequest,
     bad = set(wanted) - set(STATES)
     if bad:
         raise ValueError(f"unknown state(s) {sorted(bad)}; expected some of {STATES}")
-    chosen = [s.key for s in status(conn, stage_asset, universe) if s.status in wanted]
+    # Propagated: a key whose parent will be regenerated is work of this run too.
+    chosen = [s.key for s in status(conn, stage_asset, universe, propagate=True)
+              if s.status in wanted]
     return chosen, "/".join(sorted(wanted)) + f" of {len(universe)}"
 
 
@@ -143,7 +144,7 @@ def _cohort_keys(conn: psycopg.Connection, request: EstimateRequest, bound: obje
     combos, templates = read_combos(), {s: read_templates(s) for s in STAGES}
     listed: dict[str, dict[str, None]] = {s: {} for s in STAGES}
     for cohort_id in request.keys:
-        path = paths.cohorts_dir() / cohort_id / FILE_NAME
+        path = cohorts_dir() / cohort_id / FILE_NAME
         if not path.is_file():
             raise ValueError(f"no cohort {cohort_id!r}: {path} does not exist")
         found = parse(cohort_id, path.read_text(encoding="utf-8"), combos=combos,
@@ -155,7 +156,8 @@ def _cohort_keys(conn: psycopg.Connection, request: EstimateRequest, bound: obje
     out = {}
     for s in STAGES:
         keys = list(listed[s])
-        rows = status(conn, bound.get(s), keys) if keys else []  # type: ignore[attr-defined]
+        rows = (status(conn, bound.get(s), keys, propagate=True)  # type: ignore[attr-defined]
+                if keys else [])
         out[s] = ([r.key for r in rows if r.status in wanted],
                   f"{label}: {'/'.join(sorted(wanted))} of {len(keys)} listed")
     return out

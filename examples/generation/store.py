@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from examples.generation import paths
+from examples.generation.paths import gens_dir
 from talentflow.engine.files import FileStore
 from talentflow.partitions.codec import from_filename, to_filename
 
@@ -35,7 +35,7 @@ def key_of(generation_id: str) -> str:
 
 
 class GenerationStore(FileStore):
-    """The FileStore of one stage, its root resolved at each use (paths.gens_dir()), so a
+    """The FileStore of one stage, its root resolved at each use (gens_dir()), so a
     test or a benchmark can point it elsewhere after import."""
 
     def __init__(self, stage: str) -> None:
@@ -45,7 +45,7 @@ class GenerationStore(FileStore):
 
     @property
     def root(self) -> Path:  # type: ignore[override]
-        return paths.gens_dir() / self.stage
+        return gens_dir() / self.stage
 
 
 def files(prompt: str, raw: str, parsed: Any, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import csv
 import io
 from collections.abc import Iterable
 
-from examples.generation import paths
 from examples.generation.partitions import STAGES, combos, templates
+from examples.generation.paths import combos_file, templates_dir
 from talentflow.engine import source_asset
 from talentflow.partitions.assets import Asset
 from talentflow.partitions.versions import data_version
@@ -32,7 +32,7 @@ class InputError(ValueError):
 
 def read_combos() -> dict[str, list[str]]:
     """{combo id: its concepts} from combos.csv ({} if the file does not exist)."""
-    path = paths.combos_file()
+    path = combos_file()
     if not path.exists():
         return {}
     reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
@@ -60,7 +60,7 @@ def combo_value(combo: str, concepts: list[str]) -> dict[str, object]:
 
 def read_templates(stage: str) -> dict[str, str]:
     """{template name: text} of one stage (file stem -> file content)."""
-    folder = paths.templates_dir(stage)
+    folder = templates_dir(stage)
     if not folder.is_dir():
         return {}
     return {p.stem: p.read_text(encoding="utf-8")

