@@ -245,8 +245,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m examples.daily_sales.generator",
         description="Write realistic, deterministic sales rows into the sales table of the "
         "project database (DATABASE_URL, else the embedded PostgreSQL), creating the table "
-        "if needed. The generated days' existing rows are replaced, so a re-run gives the "
-        "same table.")
+        "if needed. The generated days' rows replace what those days held, so a re-run gives "
+        "the same table; --late rows are added on top, each run.")
     p.add_argument("--start", type=_day, default=dt.date(2024, 1, 1),
                    help="first day (default 2024-01-01)")
     p.add_argument("--days", type=int, default=60, help="how many days (default 60; 0: none)")
