@@ -63,3 +63,72 @@ def test_pages_of_time_windows_follow_window_order(conn) -> None:
         page(conn, asset, after="yesterday")
     with pytest.raises(ValueError, match="unknown state"):
         page(conn, asset, states=["bogus"])
+
+
+@pytest.mark.parametrize("keys_given", [False, True])
+def test_set_based_counts_agree_with_the_key_by_key_status(conn, monkeypatch, keys_given
+                                                           ) -> None:
+    """Every state and reason at once — missing, failed, stale by code, by a changed input, by
+    a changed AllOf upstream, running, a dead run's claim, a failed blocking check — counted
+    the set-wise way (forced for a small set) equals the per-key status of the same keys."""
+    import importlib
+    from collections import Counter
+
+    from talentflow.partitions import AllOf, Dep, claims, observe, source_asset
+
+    status_module = importlib.import_module("talentflow.partitions.status")
+
+    docs = DynamicPartitions("set_docs")
+    refs = DynamicPartitions("set_refs")
+    keys = [f"s-{i:03d}" for i in range(60)]
+    registry.add_keys(conn, "set_docs", keys)
+    registry.add_keys(conn, "set_refs", ["r1", "r2"])
+    raw = source_asset("set_raw", docs)
+    ref = source_asset("set_ref", refs)
+    scored = Asset("set_scored", docs, deps=[Dep(raw), Dep(ref, AllOf())], code=["v1"])
+    scored.blocking_checks = ("positive",)
+    observe(conn, raw, [(k, f"row-{k}") for k in keys])
+    observe(conn, ref, [("r1", "a"), ("r2", "b")])
+    from talentflow.partitions import current_inputs
+
+    done = keys[10:]
+    inputs = current_inputs(conn, scored, done)
+    record_many(conn, scored, [Record(k, f"v-{k}", inputs=inputs[k]) for k in done])
+    record_many(conn, scored, [Record(k, None, status="failed", error="x") for k in keys[10:15]])
+    old = Asset("set_scored", docs, deps=[Dep(raw), Dep(ref, AllOf())], code=["v0"])
+    old_inputs = current_inputs(conn, old, keys[15:20])
+    record_many(conn, old, [Record(k, f"old-{k}", inputs=old_inputs[k]) for k in keys[15:20]])
+    observe(conn, raw, [(k, f"edited-{k}") for k in keys[20:25]])
+    claims.claim(conn, "set_scored", keys[25:28], holder="alive", flow_run_id=None,
+                 lease_s=600)
+    claims.claim(conn, "set_scored", keys[28:30], holder="dead", flow_run_id=None,
+                 lease_s=1)
+    conn.execute("UPDATE partition_claims SET heartbeat_at = now() - interval '1 hour' "
+                 "WHERE holder = 'dead'")
+    mats = dict(conn.execute("SELECT partition_key, success_id FROM partition_latest WHERE "
+                             "asset = 'set_scored' AND partition_key = ANY(%s)",
+                             (keys[30:33],)).fetchall())
+    for k, mid in mats.items():
+        conn.execute("INSERT INTO check_latest (check_name, partition_key, asset, result_id, "
+                     "materialization_id, outcome, blocks) VALUES ('positive', %s, "
+                     "'set_scored', 0, %s, 'failed', true)", (k, mid))
+
+    def both() -> tuple[dict[str, int], Counter]:
+        selection = keys if keys_given else None
+        by_key = Counter(s.status for s in status(conn, scored, selection))
+        monkeypatch.setattr(status_module, "SET_BASED_MIN", 0)
+        got = status_module.counts(conn, scored, selection)
+        monkeypatch.setattr(status_module, "SET_BASED_MIN", 20_000)
+        return got, by_key
+
+    got, by_key = both()
+    assert {s: n for s, n in got.items() if n} == dict(by_key)
+    assert by_key == Counter({"missing": 10, "failed": 5 + 2 + 3, "stale": 5 + 5,
+                              "running": 3, "materialized": 60 - 10 - 10 - 10 - 3})
+    observe(conn, ref, [("r2", "changed")])  # every materialized key reads all of set_ref
+    got, by_key = both()
+    assert {s: n for s, n in got.items() if n} == dict(by_key)
+    # Check-failed keys are stale first: only missing, failed, dead and running keys are not.
+    assert by_key["stale"] == 60 - 10 - 5 - 2 - 3
+    # The settings the set-wise query needs are put back for the caller.
+    assert conn.execute("SELECT current_setting('enable_nestloop')").fetchone()[0] == "on"
