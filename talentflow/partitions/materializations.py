@@ -209,18 +209,32 @@ def _next_seq(cur: psycopg.Cursor, asset: Asset | str) -> int:
     return int(row[0])
 
 
-def _check_inputs(asset: Asset | str, record: Record) -> None:
-    """Refuse a success recorded without what it read (it could never go stale)."""
-    if not isinstance(asset, Asset) or not asset.deps or record.status != "materialized":
+def _always_read(asset: Asset | str) -> list[str] | None:
+    """The upstreams every key of `asset` reads (Identity / AllOf): what each success must
+    name in its inputs. None when nothing is required (an asset name, no deps)."""
+    if not isinstance(asset, Asset) or not asset.deps:
+        return None
+    return [d.name for d in asset.deps if isinstance(d.mapping, (Identity, AllOf))]
+
+
+def _check_inputs(asset: Asset | str, record: Record,
+                  always: list[str] | None | bool = True) -> None:
+    """Refuse a success recorded without what it read (it could never go stale).
+    `always`: _always_read(asset), when the caller checks many records of one asset."""
+    if always is True:
+        always = _always_read(asset)
+    if always is None or record.status != "materialized":
         return
+    assert isinstance(asset, Asset)
     if record.inputs is None:
         raise TypeError(
             f"{asset.name}[{record.key!r}]: asset has upstream deps "
             f"{[d.name for d in asset.deps]}; record it with inputs= (the upstream versions "
             "the computation read), or it can never go stale"
         )
+    if not always:
+        return
     read = {up for up, _ in record.inputs}
-    always = [d.name for d in asset.deps if isinstance(d.mapping, (Identity, AllOf))]
     missing = [name for name in always if name not in read]
     if missing:
         raise ValueError(
@@ -520,6 +534,7 @@ def record_many(
     mat_rows: list[tuple[Any, ...]] = []
     input_rows: list[tuple[Any, ...]] = []
     seen: set[str] = set()
+    always = _always_read(asset)
     for r in records:
         check_storable(name, r.key)
         if r.key in seen:
@@ -532,7 +547,7 @@ def record_many(
             raise TypeError("record_many needs a code_version (or an Asset to take it from)")
         if r.status == "materialized" and r.data_version is None:
             raise ValueError(f"key {r.key!r}: a materialized record needs a data_version")
-        _check_inputs(asset, r)
+        _check_inputs(asset, r, always)
         mat_rows.append((
             r.key, r.status, code, r.data_version, r.flow_run_id, r.task_run_id,
             r.started_at, r.finished_at,
