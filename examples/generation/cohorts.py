@@ -6,8 +6,8 @@
 - `cohort`: parses a cohort's file (membership.py) and registers the key of every listed
   generation in its stage's set, idempotently; keys the cohort no longer lists are deleted
   from their set — their history stays, marked orphaned — unless another cohort still lists
-  them — in the table `generation_cohort_keys` (migration g0001), or in another cohort's file
-  not registered yet.
+  them — in the table `generation_cohort_keys`, or in another cohort's file not registered
+  yet.
 
 Registering is a side effect the engine's cache must not skip (a file edited and reverted
 would be a cache hit), so `cohort` is never cached. Keys are registered in one transaction,
@@ -32,6 +32,34 @@ from talentflow.partitions.versions import data_version
 
 TABLE = "generation_cohort_keys"
 _LOCK = "talentflow.generation.cohorts"
+# Created on first use, as the engine creates a DataFrame asset's table, rather than by an
+# alembic branch of our own: `talentflow.db.migrate.upgrade` refuses a database holding the
+# head of a branch its locations do not define, so a "generation" head in the shared default
+# database would stop `make demo` and `talentflow serve` (they migrate engine + talent only).
+_DDL = (
+    f"""
+    CREATE TABLE IF NOT EXISTS {TABLE} (
+        cohort_id     text COLLATE "C" NOT NULL,
+        set_name      text COLLATE "C" NOT NULL,
+        partition_key text COLLATE "C" NOT NULL,
+        PRIMARY KEY (cohort_id, set_name, partition_key)
+    )
+    """,
+    # "Does another cohort still list this key?" when a cohort drops it.
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_by_key ON {TABLE} (set_name, partition_key)",
+)
+
+
+def ensure_table(conn: psycopg.Connection) -> None:
+    """Create the membership table if it is missing (call under the cohorts' lock: two
+    concurrent CREATE ... IF NOT EXISTS can still collide)."""
+    if conn.execute("SELECT to_regclass(%s) IS NULL", (TABLE,)).fetchone()[0]:
+        for statement in _DDL:
+            conn.execute(statement)
+
+
+def _table_exists(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,)).fetchone()[0]
 
 
 @dataclass
@@ -57,6 +85,7 @@ def register(conn: psycopg.Connection, membership: Membership,
     out = Registration()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK,))
+        ensure_table(conn)
         before = _pairs(conn.execute(
             f"SELECT set_name, partition_key FROM {TABLE} WHERE cohort_id = %s",
             (cohort_id,)).fetchall())
@@ -108,6 +137,8 @@ def drop(conn: psycopg.Connection, cohort_id: str) -> Registration:
 
 def listed_keys(conn: psycopg.Connection, cohort_id: str, stage: str) -> list[str]:
     """The keys of `stage` a cohort lists, in byte order."""
+    if not _table_exists(conn):
+        return []
     return [k for (k,) in conn.execute(
         f"SELECT partition_key FROM {TABLE} WHERE cohort_id = %s AND set_name = %s "
         "ORDER BY partition_key", (cohort_id, SETS[stage].name)).fetchall()]

@@ -24,8 +24,8 @@ GENERATE = ["draft", "essay", "evaluation", "scores_by_template_model"]
 
 
 def ensure_schema() -> str:
-    """Migrate the tables the definitions name (engine, ledger, cohort membership); returns
-    the revision. Cheap when already at head."""
+    """Migrate the tables the definitions name (the engine's, the talent branch's cost
+    ledger); returns the revision. Cheap when already at head."""
     from talentflow.db import migrate
 
     return migrate.upgrade(defs.migrations)[1]

@@ -1,50 +1,20 @@
-"""The generation system's tests: a database migrated with its own branch (cloned per test
-from a template made once), its folders in tmp_path (templates and combos copied from
-data/generation, cohorts, generations), offline completions unless a test says otherwise,
-and helpers that read what was written straight from the files and tables (oracles that share
-no code with the assets)."""
+"""The generation system's tests: a fresh migrated database per test, its folders in
+tmp_path (templates and combos copied from data/generation, cohorts, generations), offline
+completions unless a test says otherwise, and helpers that read what was written straight
+from the files and tables (oracles that share no code with the assets)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from talentflow import config
-from tests.conftest import _admin_url, new_database
-
-TEMPLATE_DB = "tf_generation_template"
-
-
-@pytest.fixture(scope="session")
-def generation_template(pg_server_url: str, migrated_template: str) -> str:
-    """The session's migrated template plus the generation branch (g0001)."""
-    from examples.generation import defs
-    from talentflow.db import engine, migrate
-
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
-        conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}" TEMPLATE "tf_template"')
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = _admin_url(pg_server_url, TEMPLATE_DB)
-    engine.database_url.cache_clear()
-    try:
-        migrate.upgrade(defs.migrations)
-    finally:
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
-        engine.database_url.cache_clear()
-    return TEMPLATE_DB
 
 
 @dataclass
@@ -94,19 +64,10 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Dirs:
 
 
 @pytest.fixture
-def gdb(pg_server_url: str, generation_template: str, dirs: Dirs,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh database with the generation tables; talentflow.db points at it."""
-    from talentflow.db import engine
-
-    url = new_database(pg_server_url, template=generation_template)
-    monkeypatch.setenv("DATABASE_URL", url)
-    engine.database_url.cache_clear()
-    yield url
-    engine.database_url.cache_clear()
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def gdb(db: str, dirs: Dirs) -> str:
+    """A fresh migrated database (engine + talent: the cost ledger) and the folders; the
+    cohort membership table is created by the first registration, as in production."""
+    return db
 
 
 COLUMNS = ["stage", "combo", "draft_template", "draft_model", "essay_template", "essay_model",

@@ -29,6 +29,11 @@ def test_the_demo_twice(gdb: str, dirs: Dirs, capsys: pytest.CaptureFixture[str]
     assert "estimate for draft: 0 key(s)" in second
     assert "nothing to do: every generation of cohort 'small' is up to date" in second
     assert "running flow" not in second
+    # The talent project's migrations still run on this database (no foreign branch head).
+    from talentflow.db import migrate
+
+    before, after = migrate.upgrade()
+    assert before == after
 
 
 def test_a_failed_generation_makes_the_exit_code_1(gdb: str, dirs: Dirs,
