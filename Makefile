@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo demo-sales test lint bench clean-state chromium
+.PHONY: install demo demo-sales demo-generation test lint bench clean-state chromium
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: $(STAMP)
 # The daily sales system (examples/daily_sales): time partitions, checks, a late row.
 demo-sales: $(STAMP)
 	$(PY) -m examples.daily_sales.demo
+
+# The generation system (examples/generation): a small cohort, drafts -> essays -> evaluations.
+demo-generation: $(STAMP)
+	$(PY) -m examples.generation.demo
 
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .
