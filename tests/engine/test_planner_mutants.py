@@ -1,0 +1,175 @@
+"""The planner's selection logic (talentflow/engine/run.py), function by function, written
+after a mutation run (tests/README.md): which keys a selection names, on which partition set,
+what it pulls in downstream and upstream, and which states a run takes. The end-to-end tests
+(test_materialize.py) only see the keys that finally ran."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from talentflow.engine.run import (
+    LEASE_EXPIRED,
+    RUN_STATES,
+    KeySelection,
+    _in_range,
+    _reads_any,
+    candidate_keys,
+    root_keys,
+    wanted,
+)
+from talentflow.partitions import (
+    AllOf,
+    Asset,
+    Dep,
+    InvalidPartitionKey,
+    KeyStatus,
+    Reason,
+    ReasonKind,
+    StaticPartitions,
+    TimeWindowPartitions,
+)
+from talentflow.partitions.assets import AllKeys
+
+LETTERS = StaticPartitions("letters", ["a", "b", "c", "d"])
+NUMBERS = StaticPartitions("numbers", ["1", "2", "3"])
+
+
+def _status(state: str, *kinds: ReasonKind) -> KeyStatus:
+    return KeyStatus("k", state, tuple(Reason(kind, kind.value) for kind in kinds))
+
+
+def test_wanted_takes_the_states_asked_for() -> None:
+    assert wanted(_status("missing"), RUN_STATES)
+    assert wanted(_status("stale", ReasonKind.CODE_CHANGED), RUN_STATES)
+    assert not wanted(_status("materialized"), RUN_STATES)
+    assert not wanted(_status("running", ReasonKind.CLAIMED), RUN_STATES)
+    assert not wanted(_status("missing"), frozenset({"failed"}))
+
+
+def test_lease_expired_selects_only_failures_whose_run_died() -> None:
+    died = _status("failed", ReasonKind.LEASE_EXPIRED)
+    raised = _status("failed", ReasonKind.FAILED)
+    only = frozenset({LEASE_EXPIRED})
+    assert wanted(died, only) and not wanted(raised, only)
+    # A key whose run died is not failed-and-expired unless its status says failed.
+    assert not wanted(_status("stale", ReasonKind.LEASE_EXPIRED), only)
+    assert wanted(raised, frozenset({"failed"})) and wanted(died, frozenset({"failed"}))
+
+
+def test_a_selection_is_narrowed_by_keys_range_or_prefix() -> None:
+    assert not KeySelection().narrowed
+    assert not KeySelection(only=frozenset({"failed"}), partition_set="letters").narrowed
+    assert KeySelection(keys=()).narrowed  # an empty list of keys is still a list
+    assert KeySelection(keys=("a",)).narrowed
+    assert KeySelection(key_from="a").narrowed and KeySelection(key_to="b").narrowed
+    assert KeySelection(prefix="a").narrowed
+
+
+def test_ranges_are_inclusive_in_byte_order() -> None:
+    keys = ["a", "b", "c", "d"]
+    assert _in_range(LETTERS, keys, KeySelection(key_from="b", key_to="c")) == ["b", "c"]
+    assert _in_range(LETTERS, keys, KeySelection(key_from="b")) == ["b", "c", "d"]
+    assert _in_range(LETTERS, keys, KeySelection(key_to="b")) == ["a", "b"]
+    assert _in_range(LETTERS, keys, KeySelection()) == keys
+
+
+def test_time_window_ranges_follow_the_calendar_not_the_spelling() -> None:
+    days = TimeWindowPartitions.daily("days", "2026-01-28", fmt="%d-%m-%Y", end="2026-02-05")
+    keys = ["28-01-2026", "29-01-2026", "30-01-2026", "31-01-2026", "01-02-2026",
+            "02-02-2026", "03-02-2026", "04-02-2026"]
+    sel = KeySelection(key_from="30-01-2026", key_to="02-02-2026")
+    assert _in_range(days, keys, sel) == ["30-01-2026", "31-01-2026", "01-02-2026",
+                                          "02-02-2026"]
+    assert _in_range(days, keys, KeySelection(key_from="03-02-2026")) == keys[-2:]
+    assert _in_range(days, keys, KeySelection(key_to="29-01-2026")) == keys[:2]
+    with pytest.raises(InvalidPartitionKey):
+        _in_range(days, keys, KeySelection(key_from="2026-01-30"))
+
+
+def test_reads_any() -> None:
+    assert _reads_any(AllKeys(), set())
+    assert _reads_any(["a", "b"], {"b"}) and not _reads_any(["a"], {"b"})
+    assert not _reads_any([], {"a"})
+
+
+@pytest.fixture
+def conn(db: str):
+    with psycopg.connect(db, autocommit=True) as connection:
+        yield connection
+
+
+def test_root_keys_validate_keys_against_the_sets(conn: psycopg.Connection) -> None:
+    a, n = Asset("a", LETTERS), Asset("n", NUMBERS)
+    # Keys find the set that holds them, duplicates collapse, order kept.
+    assert root_keys(conn, [a, n], KeySelection(keys=("c", "a", "c"))) == ("letters",
+                                                                         ["c", "a"])
+    assert root_keys(conn, [a, n], KeySelection(keys=("2",))) == ("numbers", ["2"])
+    # A key no set holds names every set tried.
+    with pytest.raises(InvalidPartitionKey) as err:
+        root_keys(conn, [a, n], KeySelection(keys=("zz",)))
+    assert err.value.set_name == "letters/numbers" and err.value.key == "zz"
+    assert "'letters'" in err.value.reason and "'numbers'" in err.value.reason
+    # One set only: its own error, as is.
+    with pytest.raises(InvalidPartitionKey) as err:
+        root_keys(conn, [a], KeySelection(keys=("a", "zz")))
+    assert (err.value.set_name, err.value.key) == ("letters", "zz")
+    # An explicit set: the keys must be on it.
+    assert root_keys(conn, [a, n], KeySelection(keys=("1",), partition_set="numbers")) == \
+        ("numbers", ["1"])
+    with pytest.raises(InvalidPartitionKey):
+        root_keys(conn, [a, n], KeySelection(keys=("a",), partition_set="numbers"))
+    with pytest.raises(InvalidPartitionKey) as err:
+        root_keys(conn, [a], KeySelection(keys=("a",), partition_set="numbers"))
+    assert err.value.reason == "no selected asset is partitioned by this set"
+    assert (err.value.set_name, err.value.key) == ("numbers", "a")
+
+
+def test_root_keys_ranges_and_prefixes_need_one_set(conn: psycopg.Connection) -> None:
+    a, n = Asset("a", LETTERS), Asset("n", NUMBERS)
+    assert root_keys(conn, [a], KeySelection(key_from="b", key_to="c")) == ("letters",
+                                                                          ["b", "c"])
+    assert root_keys(conn, [a], KeySelection(prefix="d")) == ("letters", ["d"])
+    assert root_keys(conn, [a], KeySelection(prefix="d", key_to="c")) == ("letters", [])
+    with pytest.raises(ValueError, match=r"needs one partition set; the selected assets use "
+                                         r"\['letters', 'numbers'\]"):
+        root_keys(conn, [a, n], KeySelection(prefix="a"))
+    assert root_keys(conn, [a, n], KeySelection(prefix="2", partition_set="numbers")) == \
+        ("numbers", ["2"])
+
+
+def test_candidate_keys_pull_in_downstream_and_upstream(conn: psycopg.Connection) -> None:
+    up = Asset("up", LETTERS)
+    mid = Asset("mid", LETTERS, deps=[up])  # Identity
+    whole = Asset("whole", NUMBERS, deps=[Dep(mid, AllOf())])  # reads every key of mid
+    side = Asset("side", NUMBERS)
+    assets = [up, mid, whole, side]
+    # Not narrowed: every asset, every key.
+    assert candidate_keys(conn, assets, KeySelection()) == (
+        {"up": None, "mid": None, "whole": None, "side": None}, {"up", "mid", "whole", "side"})
+    # Keys of the letters: both letter assets take them; the AllOf reader takes all its keys;
+    # an unrelated asset on another set takes none.
+    out, roots = candidate_keys(conn, assets, KeySelection(keys=("b",)))
+    assert roots == {"up", "mid"}
+    assert out == {"up": ["b"], "mid": ["b"], "whole": None, "side": []}
+    # Keys of the numbers: the letters that `whole` reads are every key (upstream, AllOf).
+    out, roots = candidate_keys(conn, [up, mid, whole], KeySelection(keys=("2",)))
+    assert roots == {"whole"} and out == {"up": None, "mid": None, "whole": ["2"]}
+    # Upstream on another set, by a key mapping: exactly the keys read.
+    first = Asset("first", NUMBERS)
+    reader = Asset("reader", LETTERS, deps=[Dep(first, _ToNumbers())])
+    out, roots = candidate_keys(conn, [first, reader], KeySelection(keys=("b", "c")))
+    assert roots == {"reader"} and out == {"first": ["2", "3"], "reader": ["b", "c"]}
+    # ... and downstream on another set, by the same mapping: the keys that read them.
+    out, roots = candidate_keys(conn, [first, reader], KeySelection(keys=("3",)))
+    assert roots == {"first"} and out == {"first": ["3"], "reader": ["c"]}
+
+
+class _ToNumbers:
+    """letters -> numbers: 'a' reads '1', 'b' reads '2', ... ('d' reads nothing)."""
+
+    def upstream_keys(self, key, downstream, upstream):
+        return [str("abc".index(key) + 1)] if key in "abc" else []
+
+    def describe(self) -> str:
+        return "letters->numbers"
