@@ -291,8 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  if args.negative else ""))
     for d in args.late:
         print(f"sales: {args.late_rows} late row(s) for {d}")
-    print(f"done in {time.perf_counter() - started:.1f} s "
-          f"({late_added} late row(s) of {added + late_added})")
+    print(f"done in {time.perf_counter() - started:.1f} s: {added + late_added} row(s) added")
     return 0
 
 
