@@ -36,6 +36,7 @@ class DeploymentSpec:
     tags: list[str] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
     intervals: list[float] = field(default_factory=list)  # seconds
+    crons: list[tuple[str, str]] = field(default_factory=list)  # (cron, timezone)
     triggers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -64,20 +65,40 @@ def read(path: Path = PROJECT_FILE) -> list[DeploymentSpec]:
         schedules = list(entry.get("schedules") or [])
         if entry.get("schedule"):
             schedules.append(entry["schedule"])
-        intervals = []
+        intervals: list[float] = []
+        crons: list[tuple[str, str]] = []
         for s in schedules:
-            if set(s) - {"interval", "active"} or "interval" not in s:
-                raise ValueError(f"{path}: {entry['name']}: only interval schedules are "
-                                 f"served (got {s})")
-            if s.get("active", True):
-                intervals.append(_seconds(s["interval"]))
+            if "interval" in s and not set(s) - {"interval", "active"}:
+                if s.get("active", True):
+                    intervals.append(_seconds(s["interval"]))
+            elif "cron" in s and not set(s) - {"cron", "timezone", "active"}:
+                _check_cron(path, entry["name"], s)
+                if s.get("active", True):
+                    crons.append((str(s["cron"]), str(s.get("timezone") or "UTC")))
+            else:
+                raise ValueError(f"{path}: {entry['name']}: serve takes interval schedules "
+                                 f"and cron schedules with a timezone (got {s})")
         specs.append(DeploymentSpec(
             name=entry["name"], entrypoint=entry["entrypoint"],
             description=entry.get("description"), tags=list(entry.get("tags") or []),
-            parameters=dict(entry.get("parameters") or {}), intervals=intervals,
+            parameters=dict(entry.get("parameters") or {}), intervals=intervals, crons=crons,
             triggers=[dict(t) for t in entry.get("triggers") or []],
         ))
     return specs
+
+
+def _check_cron(path: Path, name: str, schedule: dict[str, Any]) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from croniter import croniter
+
+    if not croniter.is_valid(str(schedule["cron"])):
+        raise ValueError(f"{path}: {name}: {schedule['cron']!r} is not a cron expression")
+    try:
+        ZoneInfo(str(schedule.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{path}: {name}: unknown timezone {schedule.get('timezone')!r}"
+                         ) from None
 
 
 def _seconds(value: Any) -> float:
@@ -119,18 +140,20 @@ def triggers(spec: DeploymentSpec) -> list[Any]:
 
 
 def schedules(spec: DeploymentSpec, *, now: datetime | None = None) -> list[Any]:
-    """The spec's interval schedules, each anchored one interval from now.
+    """The spec's schedules: cron ones as written (in their timezone), interval ones each
+    anchored one interval from now.
 
     Prefect anchors an interval schedule at the moment it is created when no anchor is given,
     and `talentflow serve` re-applies every deployment at each start: every (re)start would
     get a run right away, racing whatever the operator or a test does first. serve kicks the
     runs it wants at start itself (one `reconcile`); the schedule's first run comes one
     interval later."""
-    from prefect.client.schemas.schedules import IntervalSchedule
+    from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 
     now = now or datetime.now(UTC)
     return [IntervalSchedule(interval=timedelta(seconds=s),
-                             anchor_date=now + timedelta(seconds=s)) for s in spec.intervals]
+                             anchor_date=now + timedelta(seconds=s)) for s in spec.intervals] \
+        + [CronSchedule(cron=cron, timezone=tz) for cron, tz in spec.crons]
 
 
 def to_runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:

@@ -30,3 +30,30 @@ def test_the_deployments_load_their_flows_on_the_partition_sets_timezone() -> No
     assert days.timezone == weeks.timezone
     [interval] = sensor["schedules"]
     assert set(interval) == {"interval"} and interval["interval"] > 0
+
+
+def test_serve_reads_the_cron_schedule_in_its_timezone() -> None:
+    from talentflow.serving.deployments import read, schedules
+
+    specs = {s.name: s for s in read(FILE)}
+    [cron] = schedules(specs["daily-sales"])
+    assert (cron.cron, cron.timezone) == ("0 1,13 * * *", days.timezone)
+    [interval] = schedules(specs["late-sales-sensor"])
+    assert interval.interval.total_seconds() == 300
+
+
+def test_serve_refuses_a_schedule_it_cannot_run(tmp_path: Path) -> None:
+    import pytest
+
+    from talentflow.serving.deployments import read
+
+    raw = yaml.safe_load(FILE.read_text())
+    raw["deployments"][0]["schedules"] = [{"cron": "0 1 * * *", "timezone": "Mars/Olympus"}]
+    bad = tmp_path / "prefect.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="unknown timezone 'Mars/Olympus'"):
+        read(bad)
+    raw["deployments"][0]["schedules"] = [{"rrule": "FREQ=DAILY"}]
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="serve takes interval schedules and cron"):
+        read(bad)
