@@ -241,6 +241,7 @@ def run_in_flow(
     downstream: bool = False,
     workers: int | None = None,
     dask_address: str | None = None,
+    sources_observed: bool = False,
 ) -> RunReport:
     """The materialize body, for use inside any running flow (the `materialize` flow, or an
     application's own single-key flow): tag, run, publish artifacts, call the run hooks.
@@ -263,11 +264,12 @@ def run_in_flow(
             slots = 2 * _dask_workers(runner, workers)
             _progress_log("computing on Dask: %d batches in flight", slots)
             report = Run(defs, flow_run_id=run_id, check_task_factory=_check_task,
-                         submit_factory=_submitter(runner), in_flight=slots
-                         ).execute(selected, sel)
+                         submit_factory=_submitter(runner), in_flight=slots,
+                         observe_sources=not sources_observed).execute(selected, sel)
     else:
         report = Run(defs, flow_run_id=run_id, task_factory=_compute_task,
-                     check_task_factory=_check_task).execute(selected, sel)
+                     check_task_factory=_check_task,
+                     observe_sources=not sources_observed).execute(selected, sel)
     publish_run_artifacts(defs, report)
     for hook in defs.run_hooks:
         hook(report)
@@ -301,6 +303,7 @@ def materialize_flow(
     definitions: str | None = None,
     workers: int | None = None,
     dask_address: str | None = None,
+    sources_observed: bool = False,
 ) -> dict[str, Any]:
     """Bring the selected partitions of the selected assets up to date.
 
@@ -309,13 +312,15 @@ def materialize_flow(
     only: which states run (default missing, stale, failed); definitions: `module:attr`;
     workers: compute on a local Dask cluster of that many processes; dask_address: on the
     Dask cluster at that address (tcp://host:8786).
+    sources_observed: the caller observed the source assets a moment ago (materialize()
+    does, to validate keys): plan on that instead of observing them again.
     """
     defs = _definitions(definitions)
     return run_in_flow(
         defs, assets, partition_key=partition_key, partition_keys=partition_keys,
         key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
         only=only, upstream=upstream, downstream=downstream, workers=workers,
-        dask_address=dask_address,
+        dask_address=dask_address, sources_observed=sources_observed,
     ).to_dict()
 
 
@@ -363,7 +368,8 @@ def materialize(
     sel = _selection(partition_key, keys, key_from, key_to, prefix, partition_set, only)
     with connect() as conn:
         # Sources first: a row ingested a moment ago registers its key before validation.
-        observe_all(conn, sources_of(bound, selected), bound.resource_values)
+        # The run then plans on this observation instead of hashing the sources again.
+        observed = observe_all(conn, sources_of(bound, selected), bound.resource_values)
         if sel.narrowed:
             root_keys(conn, [a for a in selected if not a.source] or selected, sel)
     if skip_if_up_to_date and not pending(bound, selected, sel, observe=False):
@@ -375,11 +381,13 @@ def materialize(
             assets=names, partition_key=partition_key, partition_keys=list(keys or []) or None,
             key_from=key_from, key_to=key_to, prefix=prefix, partition_set=partition_set,
             only=list(only), upstream=upstream, downstream=downstream, definitions=spec,
-            workers=workers, dask_address=dask_address,
+            workers=workers, dask_address=dask_address, sources_observed=True,
         )
     finally:
         _IN_PROCESS.pop(spec, None)
-    return report_from_dict(result)
+    report = report_from_dict(result)
+    report.observed = report.observed or observed
+    return report
 
 
 def _checks_flow_run_name() -> str:

@@ -372,7 +372,8 @@ def _now() -> datetime:
 class Run:
     def __init__(self, defs: Definitions, *, flow_run_id: str | None,
                  task_factory: Any = None, check_task_factory: Any = None,
-                 submit_factory: Any = None, in_flight: int = 1) -> None:
+                 submit_factory: Any = None, in_flight: int = 1,
+                 observe_sources: bool = True) -> None:
         self.defs = defs
         self.flow_run_id = flow_run_id
         self.holder = claims.local_holder(f"{flow_run_id or 'local'}:{uuid.uuid4().hex[:8]}")
@@ -383,6 +384,9 @@ class Run:
         # asset -> a function submitting one batch to the task runner, returning a future
         # (None: batches run one after the other in this process).
         self._submit_factory = submit_factory
+        # False when the caller observed the sources a moment ago (materialize() does, to
+        # validate keys): observing a table source hashes every row of it.
+        self.observe_sources = observe_sources
         self.in_flight = max(1, in_flight) if submit_factory is not None else 1
         self._cache: PartitionCache | None = None
         self._changed: dict[str, set[str]] = {}  # asset -> keys whose data changed this run
@@ -401,8 +405,9 @@ class Run:
         started = time.perf_counter()
         with connect() as conn:
             claims.expire_dead_local(conn)  # a run that died on this host: take over at once
-            self.report.observed = observe_all(conn, sources_of(self.defs, assets),
-                                               self.defs.resource_values)
+            if self.observe_sources:
+                self.report.observed = observe_all(conn, sources_of(self.defs, assets),
+                                                   self.defs.resource_values)
             cand, roots = candidate_keys(conn, assets, sel)
         try:
             with Heartbeat(self.holder, self.lease_s):
@@ -517,9 +522,9 @@ class Run:
 
     def _batch_done(self, asset: str, total: int, report: AssetReport) -> None:
         _report_progress(asset, total, report)
-        _progress("%s: %d/%d keys (%d cached, %d failed)", asset,
+        _progress("%s: %d/%d keys (%d cached, %d failed, %d blocked)", asset,
                   len(report.done) + len(report.failed) + len(report.blocked), total,
-                  len(report.cached), len(report.failed))
+                  len(report.cached), len(report.failed), len(report.blocked))
 
     def _recheck(self, conn: psycopg.Connection, a: Asset, got: claims.Claimed,
                  by_key: dict[str, KeyStatus], report: AssetReport) -> None:

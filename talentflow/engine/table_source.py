@@ -51,12 +51,14 @@ def window_versions(conn: psycopg.Connection, partitions: TimeWindowPartitions, 
 
 def window_rows(conn: psycopg.Connection, partitions: TimeWindowPartitions, table: str,
                 time_column: str, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """key -> the window's rows as a DataFrame, ordered by the time column."""
+    """key -> the window's rows as a DataFrame, ordered by the time column, then by the whole
+    row: rows with equal timestamps come back in the same order every time, so unchanged
+    rows give an unchanged frame (and data version) downstream."""
     query = sql.SQL("""
         SELECT w.key, t.* FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[])
             AS w(key, lo, hi)
         JOIN {table} t ON t.{column} >= w.lo AND t.{column} < w.hi
-        ORDER BY w.key, t.{column}
+        ORDER BY w.key, t.{column}, row_to_json(t)::text
     """).format(table=_identifier(table), column=sql.Identifier(time_column))
     with conn.cursor() as cur:
         cur.execute(query, _windows(partitions, keys))

@@ -80,3 +80,24 @@ def test_the_same_rows_rewritten_in_another_order_are_not_a_change(db: str) -> N
         conn.execute("DELETE FROM ext.sales")
         conn.execute("INSERT INTO ext.sales SELECT * FROM keep ORDER BY id DESC")
     assert _stale(db, defs) == set()
+
+
+def test_rows_with_equal_timestamps_come_back_in_one_order(db: str) -> None:
+    """Rows written in another physical order read back as the same frame: a DataFrame asset
+    storing them as read keeps its data version."""
+    from talentflow.engine.frames import frame_version
+    from talentflow.engine.table_source import window_rows
+
+    days = TimeWindowPartitions.daily("tie_days", "2026-02-01", end="2026-02-02")
+    rows = [("2026-02-01 10:00+00", f"sku-{i}", i) for i in (3, 1, 2)]
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ties (at timestamptz, sku text, qty int)")
+        for row in rows:
+            conn.execute("INSERT INTO ties VALUES (%s, %s, %s)", row)
+        first = window_rows(conn, days, "ties", "at", ["2026-02-01"])["2026-02-01"]
+        conn.execute("DELETE FROM ties")
+        for row in reversed(rows):
+            conn.execute("INSERT INTO ties VALUES (%s, %s, %s)", row)
+        again = window_rows(conn, days, "ties", "at", ["2026-02-01"])["2026-02-01"]
+    assert list(first["sku"]) == list(again["sku"])
+    assert frame_version(first) == frame_version(again)
