@@ -9,7 +9,8 @@ checks the selection, then creates a flow run of the `materialize` deployment.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from functools import cache
 from typing import Annotated, Any
@@ -30,10 +31,34 @@ TOKEN_ENV = "TALENTFLOW_API_TOKEN"
 # "1": reads need the token too (default: reads are open, changes need it).
 PROTECT_READS_ENV = "TALENTFLOW_API_PROTECT_READS"
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Warm up before serving: the definitions, their code versions (hashing the modules the
+    assets reach) and the database connection, so the first request costs what any does."""
+    import asyncio
+
+    def warm() -> None:
+        try:
+            defs = definitions()
+            for a in defs.assets:
+                if not a.source:
+                    _ = a.code_version
+            with connect() as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - requests will report it, one by one
+            import logging
+
+            logging.getLogger(__name__).warning("API warm-up failed: %s", exc)
+
+    await asyncio.to_thread(warm)
+    yield
+
+
 app = FastAPI(
     title="talentflow",
     description="Per-partition status, lineage and LLM costs of talentflow assets.",
     version="1",
+    lifespan=_lifespan,
 )
 
 
