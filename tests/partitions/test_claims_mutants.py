@@ -40,6 +40,7 @@ def test_expire_dead_local_expires_exactly_dead_processes_of_this_host(
     holders = {
         "dead-here": f"{host}:{dead}:run-1",            # expired
         "dead-here-2": f"{host}:{dead}:run-1",          # expired (same holder, two keys)
+        "dead-colon": f"{host}:{dead}:run-5:ab12",      # expired (the engine's labels have ':')
         "alive-here": f"{host}:{os.getpid()}:run-2",    # a live process: kept
         "dead-elsewhere": f"not-{host}:{dead}:run-3",   # another host: cannot tell, kept
         "no-pid": f"{host}:abc:run-4",                  # not a pid: kept
@@ -49,13 +50,14 @@ def test_expire_dead_local_expires_exactly_dead_processes_of_this_host(
     for key, holder in holders.items():
         _claim(conn, key, holder, None)
     assert _expired(conn) == set()
-    assert claims.expire_dead_local(conn) == 2
-    assert _expired(conn) == {"dead-here", "dead-here-2"}
+    assert claims.expire_dead_local(conn) == 3
+    assert _expired(conn) == {"dead-here", "dead-here-2", "dead-colon"}
     # Expired now means takeover: another holder gets the keys at once.
     got = claims.claim(conn, "A", list(holders), holder="new", flow_run_id="r-new")
-    assert got.claimed == ["dead-here", "dead-here-2"]
+    assert got.claimed == ["dead-here", "dead-here-2", "dead-colon"]
     assert got.taken_over == {"dead-here": f"{host}:{dead}:run-1",
-                              "dead-here-2": f"{host}:{dead}:run-1"}
+                              "dead-here-2": f"{host}:{dead}:run-1",
+                              "dead-colon": f"{host}:{dead}:run-5:ab12"}
 
 
 def test_expire_dead_local_with_nothing_to_expire(conn: psycopg.Connection) -> None:
