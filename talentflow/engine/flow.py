@@ -155,9 +155,15 @@ def _selection(partition_key: str | None, partition_keys: Sequence[str] | None,
 
 
 def pending(defs: Definitions, assets: Sequence[Asset], sel: KeySelection, *,
-            observe: bool = True) -> dict[str, int]:
+            observe: bool = True, runnable_only: bool = False) -> dict[str, int]:
     """How many keys of each selected asset a run would compute now (observing sources
-    first): one bulk status query per asset, no Prefect at all."""
+    first): one bulk status query per asset, no Prefect at all.
+
+    `runnable_only` (the reconcile loop): leave out missing keys that such a run would only
+    report blocked — an upstream key (read one-to-one) with no data that the run will not
+    produce either: a source row that does not exist, a failed key the run does not retry,
+    an upstream outside the run. Otherwise a day without sales would launch a run every
+    evaluation, forever."""
     from talentflow.db import connect
     from talentflow.partitions.status import status
 
@@ -176,9 +182,52 @@ def pending(defs: Definitions, assets: Sequence[Asset], sel: KeySelection, *,
             if LEASE_EXPIRED in states and "failed" not in states and tally["failed"]:
                 n += sum(wanted(s, states) for s in status(conn, a, cand[a.name])
                          if s.status == "failed")
+            if runnable_only and "missing" in states and tally["missing"]:
+                n -= _blocked_missing(conn, a, cand[a.name], assets, sel, roots)
             if n:
                 out[a.name] = n
     return out
+
+
+def _blocked_missing(conn: Any, a: Asset, keys: list[str] | None, run: Sequence[Asset],
+                     sel: KeySelection, roots: set[str]) -> int:
+    """Missing keys of `a` a run of `run` would block (see pending's runnable_only)."""
+    from talentflow.partitions.assets import Identity
+    from talentflow.partitions.status import _selection
+
+    in_run = {b.name: b for b in run}
+    ups, will_fill, will_retry = [], [], []
+    for d in a.deps:
+        up = d.resolved
+        # One-to-one on the same set: the upstream key is the key itself.
+        if up is None or not isinstance(d.mapping, Identity) \
+                or up.partitions.name != a.partitions.name:
+            continue
+        states = sel.only if up.name in roots else RUN_STATES
+        ups.append(up.name)
+        will_fill.append(up.name in in_run and not up.source and "missing" in states)
+        will_retry.append(up.name in in_run and not up.source and "failed" in states)
+    if not ups:
+        return 0
+    selection, extra = _selection(conn, a, keys)
+    (n,) = conn.execute(
+        f"""
+        SELECT count(*) FROM ({selection}) s
+        WHERE NOT EXISTS (SELECT 1 FROM partition_latest l
+                          WHERE l.asset = %(asset)s AND l.partition_key = s.key)
+          AND NOT EXISTS (SELECT 1 FROM partition_claims c
+                          WHERE c.asset = %(asset)s AND c.partition_key = s.key)
+          AND EXISTS (
+              SELECT 1 FROM unnest(%(ups)s::text[], %(fill)s::bool[], %(retry)s::bool[])
+                  AS u(up, fill, retry)
+              LEFT JOIN partition_latest p ON p.asset = u.up AND p.partition_key = s.key
+              WHERE p.success_id IS NULL
+                AND NOT (u.fill AND p.asset IS NULL)
+                AND NOT (u.retry AND p.status = 'failed'))
+        """,
+        {**extra, "asset": a.name, "ups": ups, "fill": will_fill, "retry": will_retry},
+        prepare=False).fetchone()
+    return int(n)
 
 
 def _tag_run(tags: list[str]) -> None:

@@ -111,13 +111,13 @@ def evaluate(defs: Definitions, *, now: datetime | None = None) -> ReconcileRepo
                 continue
             key = _cron_key(a, tick)
             sel = KeySelection(keys=(key,) if key else None, only=cond.states)
-            todo = pending(bound, [a], sel)
+            todo = pending(bound, [a], sel, runnable_only=True)
             report.launches.append(Launch(f"cron:{a.name}", [a.name], sorted(cond.states),
                                           todo, key, tick))
         elif isinstance(cond, Condition) and cond.states:
             groups.setdefault(cond, []).append(a)
     for cond, assets in groups.items():
-        todo = pending(bound, assets, KeySelection(only=cond.states))
+        todo = pending(bound, assets, KeySelection(only=cond.states), runnable_only=True)
         if todo:
             report.launches.append(Launch(_group_name(cond), [a.name for a in assets],
                                           sorted(cond.states), todo))

@@ -162,3 +162,56 @@ def test_evaluate_launches_nothing(db: str) -> None:
     calls: list[str] = []
     report = evaluate(_defs(calls, Eager()))
     assert report.launches[0].pending == {"upper": 3} and calls == []
+
+
+def test_keys_a_run_would_only_block_launch_nothing(db: str) -> None:
+    """A key whose upstream row does not exist fails once (its source has no value); its
+    downstream is blocked, not pending: the loop does not launch a run for it every
+    evaluation."""
+    import psycopg
+
+    from talentflow.engine import source_asset
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE letter_rows (k text PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO letter_rows VALUES ('a', 'alpha'), ('b', 'beta')")
+
+    def load(ctx) -> dict[str, str]:
+        return dict(ctx.conn.execute("SELECT k, v FROM letter_rows WHERE k = ANY(%s)",
+                                     [ctx.keys]).fetchall())
+
+    calls: list[str] = []
+    rows = source_asset("letter_rows", SET, fn=load)
+
+    @asset(partitions=SET, automation=Eager())
+    def shout(key: str, letter_rows: str) -> str:
+        calls.append(f"shout:{key}")
+        return letter_rows.upper()
+
+    @asset(partitions=SET, automation=Eager())
+    def shout_len(key: str, shout: str) -> int:
+        calls.append(f"len:{key}")
+        return len(shout)
+
+    defs = Definitions(assets=[rows, shout, shout_len])
+    first = reconcile_once(defs, launcher=launch_inline)
+    # shout['c'] has no source row: not pending. shout_len['c'] still counts this first time
+    # (its upstream is in the run and might be produced by it).
+    assert first.launches[0].pending == {"shout": 2, "shout_len": 3}
+    assert sorted(calls) == ["len:a", "len:b", "shout:a", "shout:b"]
+    # 'c' has no row: shout['c'] failed (not retried by Eager), shout_len['c'] blocked.
+    assert evaluate(defs).launches == []
+    assert reconcile_once(defs, launcher=launch_inline).launches == []
+    # The row arrives: the failed key waits for `backfill --failed` (or retry_failed=True),
+    # as any failure does, and its downstream runs with it.
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("INSERT INTO letter_rows VALUES ('c', 'gamma')")
+    calls.clear()
+    retrying = Definitions(assets=[rows, shout.__class__(
+        "shout", SET, shout.deps, fn=shout.fn, automation=Eager(retry_failed=True)), shout_len])
+    late = reconcile_once(retrying, launcher=launch_inline)
+    assert [x.pending for x in late.launches] == [{"shout": 1}]  # its own group
+    assert calls == ["shout:c"]
+    after = reconcile_once(retrying, launcher=launch_inline)  # now runnable downstream
+    assert [x.pending for x in after.launches] == [{"shout_len": 1}]
+    assert calls == ["shout:c", "len:c"]
