@@ -102,3 +102,17 @@ def test_the_estimator_counts_more_than_o200k_models_bill(rec: dict[str, Any]) -
     over-estimate (docs/costs.md gives the size on the shipped sample)."""
     counted, recorded = tokens.count_messages(rec["messages"]), rec["usage"]["prompt_tokens"]
     assert recorded <= counted <= recorded * 1.10, (counted, recorded)
+
+
+def test_the_server_counts_without_the_estimators_tokenizer() -> None:
+    """The oracle is another implementation: counting with it loads no tiktoken at all."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tests.support.openai_server import count_chat_tokens; "
+            "n = count_chat_tokens([{'role': 'user', 'content': 'payroll and IFRS'}]); "
+            "print(n, 'tiktoken' in sys.modules, 'tiktoken_ext' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    count, tiktoken_loaded, ext_loaded = done.stdout.split()
+    assert int(count) > 7 and (tiktoken_loaded, ext_loaded) == ("False", "False")
