@@ -58,9 +58,11 @@ def test_a_claim_is_running_with_its_run_and_ignore_holder_looks_past_it(conn) -
     # A lease that ran out: the run died.
     conn.execute("UPDATE partition_claims SET heartbeat_at = now() - interval '2 hours'")
     rows = status(conn, a, ["a", "c"])
-    assert [(r.status, r.reasons) for r in rows] == [
-        ("failed", (Reason(ReasonKind.LEASE_EXPIRED, "failed: run run-1 died (lease expired)"),)),
-        ("failed", (Reason(ReasonKind.LEASE_EXPIRED, "failed: run ? died (lease expired)"),)),
+    assert [tuple(r) for r in rows] == [
+        ("a", "failed",
+         (Reason(ReasonKind.LEASE_EXPIRED, "failed: run run-1 died (lease expired)"),)),
+        ("c", "failed",
+         (Reason(ReasonKind.LEASE_EXPIRED, "failed: run ? died (lease expired)"),)),
     ]
 
 
@@ -72,7 +74,7 @@ def test_a_source_asset_never_goes_stale_for_code(conn) -> None:
     # An ordinary asset with another code version is stale.
     _materialize(conn, Asset("B", items, version="1"), ["a"])
     [row] = status(conn, Asset("B", items, version="2"))
-    assert row.status == "stale" and row.kinds == {ReasonKind.CODE_CHANGED}
+    assert (row.key, row.status, row.kinds) == ("a", "stale", {ReasonKind.CODE_CHANGED})
 
 
 def _all_of_reason(conn, n_changed: int) -> str:
@@ -206,3 +208,60 @@ def test_paging_a_static_set_in_its_own_order(conn) -> None:
     assert page(conn, a, after=keys[-1]) == []
     with pytest.raises(ValueError, match=r"after='nope' is not a key of 'many'"):
         page(conn, a, after="nope")
+
+
+def test_a_failure_without_a_message_and_blocking_checks(conn) -> None:
+    from talentflow.engine import checks as checking
+    from talentflow.partitions import fail, start
+
+    registry.add_keys(conn, "items", ["a", "b", "c"])
+    a = Asset("A", items)
+    fail(conn, start(conn, a, "a"), "")
+    _materialize(conn, a, ["b", "c"])
+    assert tuple(status(conn, a, ["a"])[0]) == ("a", "failed",
+                                                (Reason(ReasonKind.FAILED, "failed"),))
+    # Two blocking checks fail on b's current data, one warns on c: b is failed, naming both.
+    mids = dict(conn.execute("SELECT partition_key, success_id FROM partition_latest "
+                             "WHERE asset = 'A'").fetchall())
+    for name, blocking, key in (("z_check", True, "b"), ("a_check", True, "b"),
+                                ("warn_only", False, "c")):
+        check = checking.AssetCheck(name, a, lambda value: False, blocking=blocking)
+        result = checking.Evaluation(name, key, checking.CheckOutcome.FAILED,
+                                     checking.Severity.ERROR if blocking
+                                     else checking.Severity.WARN, blocks=blocking)
+        checking.record(conn, check, {key: result}, {key: (mids[key], f"out:{key}")}, None)
+    a.blocking_checks = ("a_check", "z_check")
+    rows = status(conn, a, ["b", "c"])
+    assert [tuple(r) for r in rows] == [
+        ("b", "failed", (Reason(ReasonKind.CHECK_FAILED, "check failed: a_check, z_check"),)),
+        ("c", "materialized", ()),
+    ]
+
+
+def test_propagating_past_an_upstream_with_nothing_stale(conn) -> None:
+    raw = source_asset("raw", items)
+    calm, moved = Asset("Calm", items), Asset("Moved", items, deps=[raw])
+    b = Asset("B", items, deps=[calm, moved])
+    registry.add_keys(conn, "items", ["x"])
+    observe(conn, raw, [("x", "1")])
+    _materialize(conn, calm, ["x"])
+    _materialize(conn, moved, ["x"])
+    _materialize(conn, b, ["x"])
+    observe(conn, raw, [("x", "2")])
+    [row] = status(conn, b, propagate=True)
+    assert tuple(row) == ("x", "stale", (Reason(ReasonKind.UPSTREAM_STALE,
+                                                "upstream Moved['x'] is stale", "Moved"),))
+
+
+def test_all_of_reason_with_changed_and_removed_keys(conn) -> None:
+    c = source_asset("C", refs)
+    b = Asset("B", items, deps=[Dep(c, AllOf())])
+    registry.add_keys(conn, "refs", ["r1", "r2"])
+    registry.add_keys(conn, "items", ["k"])
+    observe(conn, c, [("r1", "1"), ("r2", "1")])
+    _materialize(conn, b, ["k"])
+    observe(conn, c, [("r1", "2")])
+    registry.delete_keys(conn, "refs", ["r2"])
+    [row] = status(conn, b)
+    assert row.describe() == ("upstream C: 1 key(s) changed since this run ('r1'); "
+                              "keys were removed since this run")
