@@ -173,3 +173,56 @@ class _ToNumbers:
 
     def describe(self) -> str:
         return "letters->numbers"
+
+
+def test_root_keys_without_keys_name_no_key_in_errors(conn: psycopg.Connection) -> None:
+    with pytest.raises(InvalidPartitionKey) as err:
+        root_keys(conn, [Asset("a", LETTERS)], KeySelection(prefix="a", partition_set="nums"))
+    assert (err.value.set_name, err.value.key) == ("nums", "")
+
+
+def test_root_keys_combined_error_lists_each_set(conn: psycopg.Connection) -> None:
+    with pytest.raises(InvalidPartitionKey) as err:
+        root_keys(conn, [Asset("a", LETTERS), Asset("n", NUMBERS)], KeySelection(keys=("zz",)))
+    parts = err.value.reason.split("; ")
+    assert [p.split(":", 1)[0] for p in parts] == [
+        "invalid partition key 'zz' for set 'letters'",
+        "invalid partition key 'zz' for set 'numbers'"]
+
+
+def test_root_keys_ranges_of_a_time_window_set_follow_the_calendar(
+        conn: psycopg.Connection) -> None:
+    days = TimeWindowPartitions.daily("days", "2026-01-30", fmt="%d-%m-%Y", end="2026-02-03")
+    got = root_keys(conn, [Asset("d", days)],
+                    KeySelection(key_from="31-01-2026", key_to="01-02-2026"))
+    assert got == ("days", ["31-01-2026", "01-02-2026"])
+
+
+class _DToThree:
+    """letters -> numbers: 'd' reads '3'."""
+
+    def upstream_keys(self, key, downstream, upstream):
+        return ["3"] if key == "d" else []
+
+    def describe(self) -> str:
+        return "d->3"
+
+
+def test_candidate_keys_follow_every_dependency(conn: psycopg.Connection) -> None:
+    first = Asset("first", NUMBERS)
+    reader = Asset("reader", LETTERS, deps=[Dep(first, _ToNumbers())])
+    # On the same set as its upstream, off the selection's set: the upstream's keys as they
+    # are, then what its other dependency adds.
+    both = Asset("both", LETTERS, deps=[reader, Dep(first, _DToThree())])
+    out, roots = candidate_keys(conn, [first, reader, both], KeySelection(keys=("3",)))
+    assert roots == {"first"}
+    assert out == {"first": ["3"], "reader": ["c"], "both": ["c", "d"]}
+    # An upstream that got no keys pulls nothing in, and does not stop the next dependency.
+    up = Asset("up", LETTERS)
+    side = Asset("side", NUMBERS)
+    agg = Asset("agg", NUMBERS, deps=[Dep(side, AllOf())])
+    after = Asset("after", NUMBERS, deps=[Dep(side, AllOf()), Dep(up, AllOf())])
+    out, roots = candidate_keys(conn, [up, side, agg, after], KeySelection(keys=("b",)))
+    assert roots == {"up"}
+    # (side is then read whole by `after`: every key of it, upstream.)
+    assert out == {"up": ["b"], "side": None, "agg": [], "after": None}
