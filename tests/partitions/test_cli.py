@@ -162,7 +162,8 @@ def test_a_static_asset_without_deps_materializes(cli, db: str) -> None:
     assert result.exit_code == 0, result.output
     assert _report(result.output) == {"regions": {
         "ran": 1, "cached": 0, "up_to_date": 0, "failed": 0, "blocked": 0, "held": 1}}
-    assert re.search(r"… regions: 1/1 keys \(0 cached, 0 failed\)", result.stderr)  # progress
+    assert re.search(r"… regions: 1/1 keys \(0 cached, 0 failed, 0 blocked\)",
+                     result.stderr)  # progress
     with psycopg.connect(db, autocommit=True) as conn:
         claims.release_all(conn, "other")
         value = conn.execute("SELECT value FROM asset_values WHERE asset = 'regions' "
