@@ -226,3 +226,25 @@ def test_candidate_keys_follow_every_dependency(conn: psycopg.Connection) -> Non
     assert roots == {"up"}
     # (side is then read whole by `after`: every key of it, upstream.)
     assert out == {"up": ["b"], "side": None, "agg": [], "after": None}
+
+
+def test_candidate_keys_map_across_time_windows_and_registered_keys(
+        conn: psycopg.Connection) -> None:
+    from talentflow.partitions import DynamicPartitions, TimeWindowOffset, registry
+
+    hours = TimeWindowPartitions.hourly("hours", "2026-03-01", end="2026-03-04")
+    days = TimeWindowPartitions.daily("days", "2026-03-01", end="2026-03-04")
+    h = Asset("h", hours)
+    d = Asset("d", days, deps=[Dep(h, TimeWindowOffset(0))])  # the hours of its day
+    after = Asset("after", days, deps=[Dep(d, TimeWindowOffset(-1))])  # the day before
+    out, roots = candidate_keys(conn, [h, d, after],
+                                KeySelection(keys=("2026-03-02T10:00+00:00",)))
+    assert roots == {"h"}
+    assert out == {"h": ["2026-03-02T10:00+00:00"], "d": ["2026-03-02"],
+                   "after": ["2026-03-03"]}
+    # A downstream on registered keys: its keys come from the registry.
+    registry.add_keys(conn, "dyn_letters", ["a", "c", "z"])
+    first = Asset("first", NUMBERS)
+    dyn = Asset("dyn", DynamicPartitions("dyn_letters"), deps=[Dep(first, _ToNumbers())])
+    out, _ = candidate_keys(conn, [first, dyn], KeySelection(keys=("3",)))
+    assert out == {"first": ["3"], "dyn": ["c"]}
