@@ -248,3 +248,62 @@ def test_candidate_keys_map_across_time_windows_and_registered_keys(
     dyn = Asset("dyn", DynamicPartitions("dyn_letters"), deps=[Dep(first, _ToNumbers())])
     out, _ = candidate_keys(conn, [first, dyn], KeySelection(keys=("3",)))
     assert out == {"first": ["3"], "dyn": ["c"]}
+
+
+# ---------------------------------------------------------------- one run's plan, directly
+
+def _run_and_asset():
+    from talentflow.engine import Definitions
+    from talentflow.engine.run import Run
+    from talentflow.partitions import DynamicPartitions
+
+    a = Asset("planned", DynamicPartitions("plan_keys"))
+    return Run(Definitions(assets=[a]), flow_run_id="run-me"), a
+
+
+def test_plan_counts_what_is_up_to_date_and_names_who_holds_the_rest(
+        conn: psycopg.Connection) -> None:
+    from talentflow.engine.run import AssetReport
+    from talentflow.partitions import Record, claims, record_many, registry
+
+    run, a = _run_and_asset()
+    keys = ["k1", "k2", "k3", "k4", "k5"]
+    registry.add_keys(conn, "plan_keys", keys)
+    record_many(conn, a, [Record(k, f"v{k}", inputs={}) for k in ("k1", "k2")])
+    claims.claim(conn, "planned", ["k3"], holder="other", flow_run_id="run-42", lease_s=300)
+    claims.claim(conn, "planned", ["k4"], holder="no-run", flow_run_id=None, lease_s=300)
+    report = AssetReport("planned")
+    report.up_to_date = 7  # counts add up over the stages of a run
+    todo, by_key = run._plan(conn, a, None, RUN_STATES, False, report)
+    assert todo == ["k5"]
+    assert report.up_to_date == 9
+    assert report.held == {"k3": "run-42", "k4": "running"}
+    assert set(by_key) == set(keys) and by_key["k5"].status == "missing"
+    assert run._plan(conn, a, [], RUN_STATES, False, report) == ([], {})
+
+
+def test_recheck_drops_keys_another_run_finished_under_our_claim(
+        conn: psycopg.Connection) -> None:
+    from talentflow.engine.run import AssetReport
+    from talentflow.partitions import Record, claims, record_many, registry
+
+    run, a = _run_and_asset()
+    registry.add_keys(conn, "plan_keys", ["k1", "k2", "k3"])
+    report = AssetReport("planned")
+    todo, by_key = run._plan(conn, a, None, RUN_STATES, False, report)
+    assert todo == ["k1", "k2", "k3"] and report.up_to_date == 0
+    got = claims.claim(conn, "planned", todo, holder=run.holder, flow_run_id="run-me")
+    # Meanwhile another run recorded k2 (its claim came and went before ours).
+    record_many(conn, a, [Record("k2", "v2", inputs={})])
+    run._recheck(conn, a, got, by_key, report)
+    assert got.claimed == ["k1", "k3"]
+    assert report.up_to_date == 1
+    # Our claim on k2 is given back; k1 and k3 stay ours, as the status now says.
+    held = conn.execute("SELECT partition_key FROM partition_claims WHERE holder = %s "
+                        "ORDER BY 1", [run.holder]).fetchall()
+    assert [k for (k,) in held] == ["k1", "k3"]
+    assert by_key["k2"].status == "missing"  # the plan's own view of k2 is left as it was
+    assert by_key["k1"].status == "missing"
+    # Nothing finished meanwhile: nothing changes.
+    run._recheck(conn, a, got, by_key, report)
+    assert got.claimed == ["k1", "k3"] and report.up_to_date == 1
