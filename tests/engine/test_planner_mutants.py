@@ -292,12 +292,13 @@ def test_recheck_drops_keys_another_run_finished_under_our_claim(
     report = AssetReport("planned")
     todo, by_key = run._plan(conn, a, None, RUN_STATES, False, report)
     assert todo == ["k1", "k2", "k3"] and report.up_to_date == 0
+    report.up_to_date = 4  # counted before, by other stages
     got = claims.claim(conn, "planned", todo, holder=run.holder, flow_run_id="run-me")
     # Meanwhile another run recorded k2 (its claim came and went before ours).
     record_many(conn, a, [Record("k2", "v2", inputs={})])
     run._recheck(conn, a, got, by_key, report)
     assert got.claimed == ["k1", "k3"]
-    assert report.up_to_date == 1
+    assert report.up_to_date == 5
     # Our claim on k2 is given back; k1 and k3 stay ours, as the status now says.
     held = conn.execute("SELECT partition_key FROM partition_claims WHERE holder = %s "
                         "ORDER BY 1", [run.holder]).fetchall()
@@ -306,4 +307,41 @@ def test_recheck_drops_keys_another_run_finished_under_our_claim(
     assert by_key["k1"].status == "missing"
     # Nothing finished meanwhile: nothing changes.
     run._recheck(conn, a, got, by_key, report)
-    assert got.claimed == ["k1", "k3"] and report.up_to_date == 1
+    assert got.claimed == ["k1", "k3"] and report.up_to_date == 5
+
+
+class _Everything:
+    """Any key reads every key of its upstream."""
+
+    def upstream_keys(self, key, downstream, upstream):
+        return AllKeys()
+
+    def describe(self) -> str:
+        return "everything"
+
+
+def test_candidate_keys_upstream_through_windows_all_keys_and_several_readers(
+        conn: psycopg.Connection) -> None:
+    from talentflow.partitions import TimeWindowOffset
+
+    hours = TimeWindowPartitions.hourly("hours", "2026-03-01", end="2026-03-03")
+    days = TimeWindowPartitions.daily("days", "2026-03-01", end="2026-03-03")
+    h = Asset("h", hours)
+    d = Asset("d", days, deps=[Dep(h, TimeWindowOffset(0))])
+    out, roots = candidate_keys(conn, [h, d], KeySelection(keys=("2026-03-02",)))
+    assert roots == {"d"}
+    assert out == {"h": [f"2026-03-02T{i:02d}:00+00:00" for i in range(24)],
+                   "d": ["2026-03-02"]}
+    # A reader whose mapping says "every key": all of the upstream.
+    u = Asset("u", NUMBERS)
+    r = Asset("r", LETTERS, deps=[Dep(u, _Everything())])
+    assert candidate_keys(conn, [u, r], KeySelection(keys=("a",)))[0]["u"] is None
+    # The upstream read by a reader's second dependency, and by two readers (one of them
+    # reading all of it): every dependency of every reader counts.
+    other = Asset("other", NUMBERS)
+    two = Asset("two", LETTERS, deps=[Dep(other, _DToThree()), Dep(u, _ToNumbers())])
+    out, _ = candidate_keys(conn, [other, u, two], KeySelection(keys=("a", "d")))
+    assert out == {"other": ["3"], "u": ["1"], "two": ["a", "d"]}
+    whole = Asset("whole", LETTERS, deps=[Dep(u, AllOf())])
+    out, _ = candidate_keys(conn, [u, whole, two, other], KeySelection(keys=("a",)))
+    assert out["u"] is None and out["other"] == []
