@@ -145,6 +145,19 @@ _STATE = f"""CASE WHEN c.holder IS NOT NULL AND NOT c.expired THEN 'running'
                 ELSE 'materialized' END"""
 
 
+# The watermark of each AllOf upstream: its newest data change or key removal. MATERIALIZED:
+# inlined, PostgreSQL would recompute it for every input row.
+_WATERMARKS = """
+    WITH wm AS MATERIALIZED (
+        SELECT u.asset,
+               greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
+                                  WHERE p.asset = u.asset), 0),
+                        coalesce((SELECT a.removed_seq FROM partition_assets a
+                                  WHERE a.asset = u.asset), 0)) AS seq
+        FROM unnest(%(all_of)s::text[]) AS u(asset)
+    )"""
+
+
 # Selections at least this large are counted set-wise (below): per-key index probes cost
 # ~10 µs a key, hash joins over the whole asset ~2 µs.
 SET_BASED_MIN = 20_000
@@ -156,14 +169,7 @@ def _set_counts_query(selection: str) -> str:
     """Counts for a large selection: the materializations whose inputs changed are found in
     ONE join over the asset (inputs ⋈ upstream latest), not probed key by key."""
     return f"""
-    WITH wm AS MATERIALIZED (
-        SELECT u.asset,
-               greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
-                                  WHERE p.asset = u.asset), 0),
-                        coalesce((SELECT a.removed_seq FROM partition_assets a
-                                  WHERE a.asset = u.asset), 0)) AS seq
-        FROM unnest(%(all_of)s::text[]) AS u(asset)
-    ),
+    {_WATERMARKS},
     changed AS MATERIALIZED (
         SELECT DISTINCT i.materialization_id AS id
         FROM partition_latest l2
@@ -218,15 +224,7 @@ def _query(selection: str, detail: bool) -> str:
     # statistics, a generic plan for a prepared statement) can turn it into a nested loop
     # that compares every key with every input. The watermarks are MATERIALIZED: inlined,
     # PostgreSQL would recompute them for every input row.
-    head = """
-    WITH wm AS MATERIALIZED (
-        SELECT u.asset,
-               greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
-                                  WHERE p.asset = u.asset), 0),
-                        coalesce((SELECT a.removed_seq FROM partition_assets a
-                                  WHERE a.asset = u.asset), 0)) AS seq
-        FROM unnest(%(all_of)s::text[]) AS u(asset)
-    )"""
+    head = _WATERMARKS
     if not detail:
         return head + f"""
     SELECT {_STATE} AS state, count(*)
@@ -490,14 +488,7 @@ def page(
                      "AS s(key, ord)")
         extra = {"keys": every[start:]}
     query = f"""
-    WITH wm AS MATERIALIZED (
-        SELECT u.asset,
-               greatest(coalesce((SELECT max(p.changed_seq) FROM partition_latest p
-                                  WHERE p.asset = u.asset), 0),
-                        coalesce((SELECT a.removed_seq FROM partition_assets a
-                                  WHERE a.asset = u.asset), 0)) AS seq
-        FROM unnest(%(all_of)s::text[]) AS u(asset)
-    )
+    {_WATERMARKS}
     SELECT key FROM (
         SELECT s.key, s.ord, {_STATE} AS state
         FROM ({selection}) s
