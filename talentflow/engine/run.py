@@ -613,10 +613,6 @@ class Run:
             return store_of(up).read(conn, up.name, keys)
         return read_source(conn, up, keys, self.defs.resource_values, self.flow_run_id)
 
-    def _batch(self, conn: psycopg.Connection, a: Asset, keys: list[str],
-               by_key: Mapping[str, KeyStatus], report: AssetReport) -> None:
-        self._finish(conn, self._start(conn, a, keys, by_key, report), report)
-
     def _start(self, conn: psycopg.Connection, a: Asset, keys: list[str],
                by_key: Mapping[str, KeyStatus], report: AssetReport) -> _Batch:
         """Read a batch's inputs, serve what the cache has, and start computing the rest:
