@@ -31,9 +31,7 @@ token counting and the retry helpers are written here rather than imported from
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import math
 import os
 import random
 import re
@@ -44,6 +42,8 @@ from functools import cache
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from talentflow.llm.retry import backoff_delay, retry_after_seconds
 
 Provider = Literal["offline", "openai"]
 
@@ -128,38 +128,6 @@ def count_messages(messages: Iterable[Mapping[str, Any]]) -> int:
             if isinstance(value, str):
                 total += count_text(value)
     return total
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None, now: float | None = None
-                        ) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, then `Retry-After` as seconds or
-    an HTTP date. None if absent or unreadable."""
-    if not headers:
-        return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) / divisor
-        except ValueError:
-            continue
-        if math.isfinite(seconds):
-            return max(0.0, seconds)
-    value = headers.get("retry-after")
-    if value:
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return None
-        return max(0.0, when - (time.time() if now is None else now))
-    return None
-
-
-def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential back-off with equal jitter after failed attempt `attempt` (1-based)."""
-    step = min(max_s, base_s * 2 ** (attempt - 1))
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 class CompletionSettings(BaseModel):

@@ -8,12 +8,10 @@ treat a bad answer as a task failure rather than something to re-ask silently.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -23,6 +21,7 @@ from pydantic import ValidationError
 from talentflow.llm import schema
 from talentflow.llm.base import Kind, NormalizationError, NormalizationResult, Usage
 from talentflow.llm.prompts import build_messages
+from talentflow.llm.retry import backoff_delay, retry_after_seconds
 from talentflow.llm.settings import LLMSettings
 from talentflow.talent.profile import NormalizedProfile
 
@@ -31,41 +30,6 @@ from talentflow.talent.profile import NormalizedProfile
 MAX_RETRY_AFTER_S = 120.0
 # 408 is a request timeout by another name; 409 and other 4xx mean "this request is wrong".
 RETRY_STATUS = frozenset({408, 429})
-
-
-def retry_after_seconds(
-    headers: Mapping[str, str] | None, now: float | None = None
-) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms` (OpenAI's), then `Retry-After` as
-    seconds or an HTTP date. None if absent or unreadable."""
-    if not headers:
-        return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) / divisor
-        except ValueError:
-            continue
-        if math.isfinite(seconds):
-            return max(0.0, seconds)
-    value = headers.get("retry-after")
-    if value:
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return None
-        return max(0.0, when - (time.time() if now is None else now))
-    return None
-
-
-def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential back-off with "equal jitter" after failed attempt number `attempt` (1-based):
-    half the step is fixed, half random, so parallel tasks spread out without ever retrying
-    immediately."""
-    step = min(max_s, base_s * 2 ** (attempt - 1))
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 def _schema_errors(error: ValidationError, limit: int = 5) -> str:
