@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -58,21 +59,39 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
-@pytest.fixture(scope="package")
-def e2e_server(pg_server_url: str, e2e_home: Path) -> Iterator[prefect_server.PrefectServer]:
-    """`prefect server start` on a free port of 127.0.0.1, its database on PostgreSQL."""
+def drop_database(pg_server_url: str, url: str) -> None:
+    """Drop the database `url` names (a test database from tests.conftest.new_database)."""
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def prefect_server_on_postgres(pg_server_url: str, home: Path
+                               ) -> Iterator[prefect_server.PrefectServer]:
+    """`prefect server start` on a free port of 127.0.0.1 with its own new `prefect_e2e_*`
+    database, stopped and dropped on exit. Each server is a separate world: deployments,
+    automations and flow runs of one are never seen (or claimed) by runners of another."""
     name = f"prefect_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     libpq = _database_url(pg_server_url, name)
     asyncpg_url = "postgresql+asyncpg://" + libpq.split("://", 1)[1]
-    srv = prefect_server.start(home=e2e_home / "server", database_url=asyncpg_url, ui=False)
     try:
-        yield srv
+        srv = prefect_server.start(home=home, database_url=asyncpg_url, ui=False)
+        try:
+            yield srv
+        finally:
+            srv.stop()
     finally:
-        srv.stop()
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(pg_server_url, libpq)
+
+
+@pytest.fixture(scope="package")
+def e2e_server(pg_server_url: str, e2e_home: Path) -> Iterator[prefect_server.PrefectServer]:
+    """`prefect server start` on a free port of 127.0.0.1, its database on PostgreSQL."""
+    with prefect_server_on_postgres(pg_server_url, e2e_home / "server") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="package")
@@ -111,9 +130,7 @@ def served(pg_server_url: str, migrated_template: str, e2e_server: prefect_serve
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-        name = db_url.rsplit("/", 1)[1].split("?", 1)[0]
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(pg_server_url, db_url)
 
 
 def _wait_ready(proc: subprocess.Popen, log: Path) -> None:
