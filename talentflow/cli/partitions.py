@@ -176,24 +176,30 @@ def sets_() -> None:
         typer.echo(f"{name}\t{kind}\t{count}".rstrip())
 
 
-def _print_asset_status(asset, rows, limit: int, states: set[str]) -> None:
+def _print_asset_status(asset, rows, limit: int, states: set[str],
+                        keep_for_picture: list | None = None) -> None:
+    """Print counts, then up to `limit` keys in `states`, reading `rows` once: a million
+    statuses stream by; only the shown ones (and, for a picture, key and state) are kept."""
     tally = {s: 0 for s in _STATE_ORDER}
+    shown: list = []
+    more = 0
     for r in rows:
         tally[r.status] += 1
+        if keep_for_picture is not None:
+            keep_for_picture.append(r._replace(reasons=()))
+        if r.status in states:
+            if len(shown) < limit:
+                shown.append(r)
+            else:
+                more += 1
     kind = "source asset" if asset.source else "asset"
     typer.echo(f"{asset.name}  ({kind} over {asset.partitions.kind} set "
-               f"{asset.partitions.name!r}, {len(rows)} keys)")
+               f"{asset.partitions.name!r}, {sum(tally.values())} keys)")
     typer.echo("  " + "  ".join(f"{s} {tally[s]}" for s in _STATE_ORDER))
-    shown = 0
-    for r in rows:
-        if r.status not in states:
-            continue
-        if shown == limit:
-            rest = sum(1 for x in rows if x.status in states) - shown
-            typer.echo(f"  … {rest} more (raise --limit)")
-            break
+    for r in shown:
         typer.echo(f"  {r.status:<7} {r.key!r}: {r.describe()}")
-        shown += 1
+    if more:
+        typer.echo(f"  … {more} more (raise --limit)")
 
 
 def _observe(conn, defs) -> None:
@@ -214,17 +220,18 @@ def asset_status(
     where: Filters = None,
 ) -> None:
     """Counts by status of one asset's partitions, and the keys needing work with reasons."""
-    from talentflow.partitions.status import status
+    from talentflow.partitions.status import iter_status
 
     defs = definitions()
     asset = asset_of(defs, asset_name)
+    picture: list | None = [] if svg is not None else None
     with _connection() as conn:
         if observe:
             _observe(conn, defs)
-        rows = status(conn, asset, propagate=not one_hop)
-    _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")))
+        _print_asset_status(asset, iter_status(conn, asset, propagate=not one_hop), limit,
+                            set(state or ("stale", "failed")), picture)
     if svg is not None:
-        _write_picture(asset, rows, svg, dim, where)
+        _write_picture(asset, picture, svg, dim, where)
 
 
 def _write_picture(asset, rows, path: Path, dims: list[str] | None,
@@ -262,27 +269,35 @@ def status_all(
 ) -> None:
     """Every declared asset (or the named ones): counts by status, stale and failed keys with
     reasons; `--svg FILE` also writes the status picture."""
-    from talentflow.partitions.status import status_all
+    from talentflow.partitions.status import iter_status_all
 
     defs = definitions()
     assets = [asset_of(defs, n) for n in names] if names else defs.assets
     if not assets:
         raise fail("the definitions declare no assets")
+    shown = {a.name for a in assets}
+    pictured = [a for a in assets if not a.source]
+    pictures: dict[str, list] = {}
     with _connection() as conn:
         if observe:
             _observe(conn, defs)
         upstream_first = defs.select([a.name for a in assets], upstream=not one_hop)
-        by_asset = status_all(conn, upstream_first, propagate=not one_hop)
-    pictured = [a for a in assets if not a.source]
-    for i, asset in enumerate(assets):
-        if i:
-            typer.echo("")
-        _print_asset_status(asset, by_asset[asset.name], limit, set(state or ("stale", "failed")))
+        printed = 0
+        for asset, rows in iter_status_all(conn, upstream_first, propagate=not one_hop):
+            if asset.name not in shown:
+                continue  # an upstream read for propagation; its stale keys are kept
+            if printed:
+                typer.echo("")
+            printed += 1
+            picture = pictures.setdefault(asset.name, []) if (
+                svg is not None and asset in pictured) else None
+            _print_asset_status(asset, rows, limit, set(state or ("stale", "failed")),
+                                picture)
     if svg is not None:
         for asset in pictured:
             path = svg if len(pictured) == 1 else svg.with_name(
                 f"{svg.stem}-{asset.name}{svg.suffix or '.svg'}")
-            _write_picture(asset, by_asset[asset.name], path, dim, where)
+            _write_picture(asset, pictures[asset.name], path, dim, where)
 
 
 def run_selection(defs, names: list[str] | None, *, keys: list[str] | None = None,

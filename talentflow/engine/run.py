@@ -56,7 +56,7 @@ from talentflow.partitions.materializations import (
 )
 from talentflow.partitions.observation import observe_sources
 from talentflow.partitions.sets import TimeWindowPartitions
-from talentflow.partitions.status import KeyStatus, ReasonKind, status
+from talentflow.partitions.status import KeyStatus, ReasonKind, needing_work, status
 from talentflow.partitions.versions import data_version
 
 progress = logging.getLogger("talentflow.progress")
@@ -463,11 +463,14 @@ class Run:
               ) -> tuple[list[str], dict[str, KeyStatus]]:
         if keys == []:
             return [], {}
-        rows = status(conn, a, keys)
+        # Only keys that are not up to date come back as objects: planning over a million
+        # current keys is one set-wise query.
+        work = needing_work(conn, a, keys)
+        report.up_to_date += work.up_to_date
         ran_upstream = {d.name for d in a.deps if self._changed.get(d.name)}
         todo: list[str] = []
         by_key: dict[str, KeyStatus] = {}
-        for s in rows:
+        for s in work.keys:
             by_key[s.key] = s
             take = wanted(s, states) or (
                 narrowed and s.status == "stale"

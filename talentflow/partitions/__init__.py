@@ -41,7 +41,16 @@ from talentflow.partitions.sets import (
     TimeWindowPartitions,
     Weekday,
 )
-from talentflow.partitions.status import KeyStatus, Reason, ReasonKind, counts, status, status_all
+from talentflow.partitions.status import (
+    KeyStatus,
+    Reason,
+    ReasonKind,
+    Work,
+    counts,
+    needing_work,
+    status,
+    status_all,
+)
 from talentflow.partitions.versions import code_version, data_version
 
 __all__ = [
@@ -50,6 +59,6 @@ __all__ = [
     "Identity", "InvalidPartitionKey", "KeyStatus", "MultiPartitions", "PartitionMapping",
     "PartitionSet", "Reason", "ReasonKind", "Record", "StaticPartitions", "TimeWindowOffset",
     "TimeWindowPartitions", "asset", "cache_key", "code_version", "counts", "current_inputs",
-    "data_version", "fail", "history", "latest", "observe", "record_many", "source_asset",
-    "start", "status", "status_all", "succeed",
+    "data_version", "fail", "history", "latest", "needing_work", "observe", "record_many",
+    "source_asset", "start", "status", "status_all", "succeed", "Work",
 ]

@@ -21,12 +21,13 @@ downstream. `propagate=True` also marks keys whose upstream keys are stale thems
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import NamedTuple
 
 import psycopg
 
+from talentflow.partitions import registry
 from talentflow.partitions.assets import AllKeys, Asset
 from talentflow.partitions.sets import DynamicPartitions
 
@@ -168,6 +169,16 @@ _SET_STATE = _STATE.replace(f"EXISTS (SELECT 1 {_CHANGED_INPUTS})", "ch.id IS NO
 def _set_counts_query(selection: str) -> str:
     """Counts for a large selection: the materializations whose inputs changed are found in
     ONE join over the asset (inputs ⋈ upstream latest), not probed key by key."""
+    return _set_query(selection, f"SELECT {_SET_STATE} AS state, count(*)", "GROUP BY 1")
+
+
+def _set_work_query(selection: str) -> str:
+    """The keys of a large selection that are not up to date, with their state, in order."""
+    return _set_query(selection, f"SELECT s.key, {_SET_STATE} AS state",
+                      f"WHERE {_SET_STATE} <> 'materialized' ORDER BY s.ord")
+
+
+def _set_query(selection: str, head: str, tail: str) -> str:
     return f"""
     {_WATERMARKS},
     changed AS MATERIALIZED (
@@ -186,7 +197,7 @@ def _set_counts_query(selection: str) -> str:
                         AND coalesce(up.data_version, '') <> i.data_version
               END
     )
-    SELECT {_SET_STATE} AS state, count(*)
+    {head}
     FROM ({selection}) s
     LEFT JOIN partition_latest l ON l.asset = %(asset)s AND l.partition_key = s.key
     LEFT JOIN (
@@ -196,23 +207,41 @@ def _set_counts_query(selection: str) -> str:
         WHERE c.asset = %(asset)s AND c.holder IS DISTINCT FROM %(ignore_holder)s::text
     ) c ON c.partition_key = s.key
     LEFT JOIN changed ch ON ch.id = l.success_id
-    GROUP BY 1"""
+    {tail}"""
+
+
+# Planner settings per query shape, set for one statement and restored after (whatever
+# transaction the caller is in). Per key: with fresh statistics PostgreSQL flattens the
+# per-key probes into a hash join over the asset's whole input history (~0.25 s for 1,000
+# keys of a 100k asset instead of ~20 ms, the tail once seen); set-wise: on tables without
+# statistics (just loaded) it would pick nested loops over a million rows.
+_PER_KEY = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+_SET_WISE = {"enable_nestloop": "off", "work_mem": "64MB"}
+
+
+def _run_planned(conn: psycopg.Connection, query: str, params: dict[str, object],
+                 settings: dict[str, str]) -> list:
+    names = list(settings)
+    with conn.transaction():
+        before = conn.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)),
+                              names).fetchone()
+        assert before is not None
+        conn.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                     [x for n in names for x in (n, settings[n])])
+        try:
+            # prepare=False: a prepared statement could switch to a generic plan.
+            return conn.execute(query, params, prepare=False).fetchall()
+        finally:
+            conn.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+                         [x for pair in zip(names, before, strict=True) for x in pair])
 
 
 def _run_set_based(conn: psycopg.Connection, query: str, params: dict[str, object]) -> list:
-    """Run a whole-asset query with hash joins: on tables without statistics (just loaded)
-    the planner would pick nested loops over a million rows. The settings are restored
-    after, whatever transaction the caller is in."""
-    with conn.transaction():
-        before = conn.execute("SELECT current_setting('enable_nestloop'), "
-                              "current_setting('work_mem')").fetchone()
-        conn.execute("SELECT set_config('enable_nestloop', 'off', true), "
-                     "set_config('work_mem', '64MB', true)")
-        try:
-            return conn.execute(query, params, prepare=False).fetchall()
-        finally:
-            conn.execute("SELECT set_config('enable_nestloop', %s, true), "
-                         "set_config('work_mem', %s, true)", before)
+    return _run_planned(conn, query, params, _SET_WISE)
+
+
+def _run_per_key(conn: psycopg.Connection, query: str, params: dict[str, object]) -> list:
+    return _run_planned(conn, query, params, _PER_KEY)
 
 
 def _query(selection: str, detail: bool) -> str:
@@ -220,9 +249,9 @@ def _query(selection: str, detail: bool) -> str:
     # the inputs its current data was computed from (index on materialization_id) and, per
     # input, the upstream's current version (primary key) or watermark. The shape is
     # deliberate: every step is an index lookup driven by the key, so the cost is linear in
-    # the selection whatever the history size, and no estimate (fresh tables without
-    # statistics, a generic plan for a prepared statement) can turn it into a nested loop
-    # that compares every key with every input. The watermarks are MATERIALIZED: inlined,
+    # the selection whatever the history size. It is run with hash and merge joins off
+    # (_PER_KEY): left free, the planner turns it into a join over every input of the asset
+    # once it has statistics. The watermarks are MATERIALIZED: inlined,
     # PostgreSQL would recompute them for every input row.
     head = _WATERMARKS
     if not detail:
@@ -327,8 +356,34 @@ def status(
     `ignore_holder`: the status as if that holder's claims did not exist (a run checking,
     under its own claims, what the others recorded meanwhile)."""
     if propagate:
-        return _propagated(conn, asset, keys, {})
+        return _propagated(conn, asset, keys, _Memo())
     return _direct(conn, asset, keys, ignore_holder)
+
+
+class Work(NamedTuple):
+    """What a run plans from: the keys that are not up to date, and how many are."""
+
+    keys: list[KeyStatus]  # missing, stale, failed and running keys, with reasons, in order
+    up_to_date: int
+
+
+def needing_work(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None = None
+                 ) -> Work:
+    """The one-hop status of the selected keys that are not materialized and current.
+
+    A large selection is filtered in SQL first (one set-wise pass), so planning a run over
+    a million up-to-date keys builds no Python object per key; only the keys returned get
+    their reasons."""
+    selection, extra = _selection(conn, asset, keys)
+    if keys is not None and len(keys) < SET_BASED_MIN:
+        rows = _direct(conn, asset, keys)
+        todo = [s for s in rows if s.status != "materialized"]
+        return Work(todo, len(rows) - len(todo))
+    params = _params(asset, {**extra, "ignore_holder": None})
+    found = [k for k, _ in _run_set_based(conn, _set_work_query(selection), params)]
+    total = len(extra["keys"]) if "keys" in extra else registry.count_keys(
+        conn, asset.partitions.name)
+    return Work(_direct(conn, asset, found) if found else [], total - len(found))
 
 
 def status_all(
@@ -336,24 +391,94 @@ def status_all(
 ) -> dict[str, list[KeyStatus]]:
     """Status of every key of several assets (pass them upstream first, as Definitions do).
 
-    With `propagate`, each asset's status is computed once and reused by its downstreams.
+    With `propagate`, each upstream's stale keys are found once and reused by its downstreams.
     """
-    chosen = list(assets)
-    memo: dict[str, list[KeyStatus]] = {}
-    return {
-        a.name: _propagated(conn, a, None, memo) if propagate else _direct(conn, a, None)
-        for a in chosen
-    }
+    memo = _Memo()
+    return {a.name: _propagated(conn, a, None, memo) if propagate else _direct(conn, a, None)
+            for a in assets}
+
+
+def iter_status(conn: psycopg.Connection, asset: Asset, *, propagate: bool = False,
+                chunk: int = 50_000) -> Iterator[KeyStatus]:
+    """Every key's status, in order, computed `chunk` keys at a time: memory is bounded by
+    the chunk (and, with `propagate`, the upstreams' stale keys), never by the set's size."""
+    return _chunked(conn, asset, propagate, chunk, _Memo())
+
+
+def iter_status_all(conn: psycopg.Connection, assets: Sequence[Asset], *,
+                    propagate: bool = True, chunk: int = 50_000
+                    ) -> Iterator[tuple[Asset, Iterator[KeyStatus]]]:
+    """`iter_status` of several assets (upstream first), consumed in order: each upstream's
+    stale keys are found once, while its own statuses stream by."""
+    memo = _Memo()
+    for a in assets:
+        yield a, _chunked(conn, a, propagate, chunk, memo)
+
+
+def _chunked(conn: psycopg.Connection, asset: Asset, propagate: bool, chunk: int,
+             memo: _Memo) -> Iterator[KeyStatus]:
+    stale: set[str] = set()
+    for keys in _key_chunks(conn, asset, chunk):
+        rows = _direct(conn, asset, keys)
+        if propagate:
+            rows = _propagate(conn, asset, rows, memo)
+            stale.update(s.key for s in rows if s.status == "stale")
+        yield from rows
+    if propagate:  # read to the end: downstreams need not compute it again
+        memo.stale.setdefault(asset.name, frozenset(stale))
+
+
+def _key_chunks(conn: psycopg.Connection, asset: Asset, chunk: int) -> Iterator[list[str]]:
+    if not isinstance(asset.partitions, DynamicPartitions):
+        every = asset.partitions.keys(conn)
+        for at in range(0, len(every), chunk):
+            yield every[at:at + chunk]
+        return
+    after = None
+    while True:  # keyset paging on the registry's primary key
+        keys = [k for (k,) in conn.execute(
+            "SELECT key FROM partition_keys WHERE set_name = %s "
+            "AND (%s::text IS NULL OR key > %s::text) ORDER BY key LIMIT %s",
+            (asset.partitions.name, after, after, chunk)).fetchall()]
+        if not keys:
+            return
+        yield keys
+        after = keys[-1]
+
+
+class _Memo:
+    """What one propagated status call tree computed once per upstream asset."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[KeyStatus]] = {}  # whole-asset statuses (status_all)
+        self.stale: dict[str, frozenset[str]] = {}  # whole-asset stale keys (propagated)
 
 
 def _propagated(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
-                memo: dict[str, list[KeyStatus]]) -> list[KeyStatus]:
-    if keys is None and asset.name in memo:
-        return memo[asset.name]
+                memo: _Memo) -> list[KeyStatus]:
+    if keys is None and asset.name in memo.lists:
+        return memo.lists[asset.name]
     rows = _propagate(conn, asset, _direct(conn, asset, keys), memo)
     if keys is None:
-        memo[asset.name] = rows
+        memo.lists[asset.name] = rows
     return rows
+
+
+def _stale_keys(conn: psycopg.Connection, asset: Asset, keys: list[str] | None,
+                memo: _Memo) -> frozenset[str]:
+    """The keys of `asset` (of `keys`, or all) that are stale, transitively."""
+    if keys is not None and len(keys) <= 1000:
+        return frozenset(s.key for s in _propagated(conn, asset, keys, memo)
+                         if s.status == "stale")
+    if asset.name not in memo.stale:
+        if asset.name in memo.lists:
+            found = (s for s in memo.lists[asset.name] if s.status == "stale")
+        else:
+            found = (s for s in _chunked(conn, asset, True, 50_000, memo)
+                     if s.status == "stale")
+        memo.stale[asset.name] = frozenset(s.key for s in found)
+    every = memo.stale[asset.name]
+    return every if keys is None else every.intersection(keys)
 
 
 def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
@@ -361,10 +486,9 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
     """The one-query, one-hop status."""
     selection, extra = _selection(conn, asset, keys)
     extra = {**extra, "ignore_holder": ignore_holder}
-    # prepare=False: a prepared statement may switch to a generic plan; these queries are
-    # planned for the values at hand (the plan shape is safe either way, see _query).
-    rows = conn.execute(_query(selection, detail=True), _params(asset, extra),
-                        prepare=False).fetchall()
+    large = keys is None or len(keys) >= SET_BASED_MIN
+    rows = _run_planned(conn, _query(selection, detail=True), _params(asset, extra),
+                        _SET_WISE if large else _PER_KEY)
     code = None if asset.source else asset.code_version
     details = _watermark_details(conn, {(r[4], int(r[7])) for r in rows if r[6]})
     out: list[KeyStatus] = []
@@ -419,7 +543,7 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
 
 
 def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus],
-               memo: dict[str, list[KeyStatus]]) -> list[KeyStatus]:
+               memo: _Memo) -> list[KeyStatus]:
     """Also mark materialized keys whose upstream keys are stale (transitively), and add
     that reason to keys that are stale already."""
     fresh = [s.key for s in statuses if s.status in ("materialized", "stale")]
@@ -435,9 +559,7 @@ def _propagate(conn: psycopg.Connection, asset: Asset, statuses: list[KeyStatus]
         wanted = sorted({uk for v in mapped.values() if not isinstance(v, AllKeys) for uk in v})
         whole = any(isinstance(v, AllKeys) for v in mapped.values())
         # A few keys: ask for those; many: the whole upstream, computed once per call tree.
-        few = not whole and len(wanted) <= 1000
-        up_status = _propagated(conn, upstream, wanted if few else None, memo)
-        stale_up = {s.key for s in up_status if s.status == "stale"}
+        stale_up = _stale_keys(conn, upstream, None if whole else wanted, memo)
         if not stale_up:
             continue
         first = ", ".join(repr(k) for k in sorted(stale_up)[:3])
@@ -500,7 +622,7 @@ def page(
     LIMIT %(limit)s"""
     params = _params(asset, {**extra, "ignore_holder": None,
                              "states": list(states) if states else None, "limit": limit})
-    keys = [k for (k,) in conn.execute(query, params, prepare=False).fetchall()]
+    keys = [k for (k,) in _run_per_key(conn, query, params)]
     return _direct(conn, asset, keys) if keys else []
 
 
@@ -517,6 +639,5 @@ def counts(
         if keys is None or len(keys) >= SET_BASED_MIN:
             tally = Counter(dict(_run_set_based(conn, _set_counts_query(selection), params)))
         else:
-            tally = Counter(dict(conn.execute(_query(selection, detail=False), params,
-                                              prepare=False).fetchall()))
+            tally = Counter(dict(_run_per_key(conn, _query(selection, detail=False), params)))
     return {state: int(tally.get(state, 0)) for state in STATES}

@@ -66,11 +66,12 @@ def test_pages_of_time_windows_follow_window_order(conn) -> None:
 
 
 @pytest.mark.parametrize("keys_given", [False, True])
-def test_set_based_counts_agree_with_the_key_by_key_status(conn, monkeypatch, keys_given
+def test_set_based_counts_and_work_agree_with_the_key_by_key_status(conn, monkeypatch, keys_given
                                                            ) -> None:
     """Every state and reason at once — missing, failed, stale by code, by a changed input, by
     a changed AllOf upstream, running, a dead run's claim, a failed blocking check — counted
-    the set-wise way (forced for a small set) equals the per-key status of the same keys."""
+    the set-wise way (forced for a small set) equals the per-key status of the same keys, and
+    so does the work a run plans from (`needing_work`), either way."""
     import importlib
     from collections import Counter
 
@@ -115,9 +116,15 @@ def test_set_based_counts_agree_with_the_key_by_key_status(conn, monkeypatch, ke
 
     def both() -> tuple[dict[str, int], Counter]:
         selection = keys if keys_given else None
-        by_key = Counter(s.status for s in status(conn, scored, selection))
+        every = status(conn, scored, selection)
+        by_key = Counter(s.status for s in every)
+        # What a run plans from: the same keys, reasons and order, whichever way it is found.
+        expected = status_module.Work([s for s in every if s.status != "materialized"],
+                                      by_key["materialized"])
+        assert status_module.needing_work(conn, scored, selection) == expected
         monkeypatch.setattr(status_module, "SET_BASED_MIN", 0)
         got = status_module.counts(conn, scored, selection)
+        assert status_module.needing_work(conn, scored, selection) == expected
         monkeypatch.setattr(status_module, "SET_BASED_MIN", 20_000)
         return got, by_key
 
@@ -132,3 +139,43 @@ def test_set_based_counts_agree_with_the_key_by_key_status(conn, monkeypatch, ke
     assert by_key["stale"] == 60 - 10 - 5 - 2 - 3
     # The settings the set-wise query needs are put back for the caller.
     assert conn.execute("SELECT current_setting('enable_nestloop')").fetchone()[0] == "on"
+
+
+def test_streamed_status_equals_the_whole_status_with_propagation(conn) -> None:
+    """`iter_status` (what `talentflow status` prints from), a few keys at a time, gives the
+    keys, states and reasons of one whole `status` call — propagated reasons included, from
+    an upstream read one-to-one and one read whole."""
+    from talentflow.engine import Definitions
+    from talentflow.partitions import AllOf, Dep, current_inputs, observe, source_asset
+    from talentflow.partitions.status import iter_status, iter_status_all
+
+    docs = DynamicPartitions("stream_docs")
+    refs = DynamicPartitions("stream_refs")
+    keys = [f"d-{i:02d}" for i in range(23)]
+    registry.add_keys(conn, "stream_docs", keys)
+    registry.add_keys(conn, "stream_refs", ["r1", "r2"])
+    defs = Definitions(assets=[
+        source_asset("stream_raw", docs), source_asset("stream_ref", refs),
+        Asset("stream_clean", docs, deps=[Dep("stream_raw")], code=["v1"]),
+        Asset("stream_ref_clean", refs, deps=[Dep("stream_ref")], code=["v1"]),
+        Asset("stream_scored", docs,
+              deps=[Dep("stream_clean"), Dep("stream_ref_clean", AllOf())], code=["v1"]),
+    ])
+    raw, ref, clean, ref_clean, scored = (defs.get(f"stream_{n}") for n in (
+        "raw", "ref", "clean", "ref_clean", "scored"))
+    observe(conn, raw, [(k, f"row-{k}") for k in keys])
+    observe(conn, ref, [("r1", "a"), ("r2", "b")])
+    for a, ks in ((clean, keys), (ref_clean, ["r1", "r2"]), (scored, keys[3:])):
+        inputs = current_inputs(conn, a, ks)
+        record_many(conn, a, [Record(k, f"v-{k}", inputs=inputs[k]) for k in ks])
+    observe(conn, raw, [(k, f"edited-{k}") for k in keys[5:9]])  # clean stale there
+    observe(conn, ref, [("r2", "edited")])  # ref_clean['r2'] stale: every scored key
+
+    whole = status(conn, scored, propagate=True)
+    assert list(iter_status(conn, scored, propagate=True, chunk=4)) == whole
+    assert list(iter_status(conn, scored, chunk=5)) == status(conn, scored)
+    assert {s.status for s in whole[3:]} == {"stale"}  # through the AllOf upstream
+    assert "upstream stream_clean['d-05'] is stale" in whole[5].describe()
+    streamed = {a.name: list(rows) for a, rows in iter_status_all(
+        conn, [raw, ref, clean, ref_clean, scored], chunk=3)}
+    assert streamed["stream_scored"] == whole
