@@ -486,9 +486,10 @@ def _direct(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | None,
     """The one-query, one-hop status."""
     selection, extra = _selection(conn, asset, keys)
     extra = {**extra, "ignore_holder": ignore_holder}
-    large = keys is None or len(keys) >= SET_BASED_MIN
+    # The whole set: hash joins over the asset. Given keys (a page, a chunk, a run's keys):
+    # probes linear in their number, whatever the asset's size.
     rows = _run_planned(conn, _query(selection, detail=True), _params(asset, extra),
-                        _SET_WISE if large else _PER_KEY)
+                        _SET_WISE if keys is None else _PER_KEY)
     code = None if asset.source else asset.code_version
     details = _watermark_details(conn, {(r[4], int(r[7])) for r in rows if r[6]})
     out: list[KeyStatus] = []
