@@ -3,20 +3,35 @@
 `candidate_matches[c]` reads `candidate_vectors[c]` and ALL of `job_vectors`. A key stale
 only because some jobs changed is updated from those jobs alone (talentflow/talent/
 cross_join.py: one product against the changed columns); a key that is new, or whose own
-vector or code changed, is computed against the whole other side. The fusion weights
-(data/match_weights.json) are a resource: refitting them recomputes every list.
+vector or code changed, is computed against the whole other side, streamed from PostgreSQL in
+chunks (`match_in_full`: memory stays bounded at a million entities on the other side). The
+fusion weights (data/match_weights.json) are a resource: refitting them recomputes every list.
 """
 
 from __future__ import annotations
 
+import psycopg
+
 from talentflow.engine import AllOfInput, BatchContext, Output
 from talentflow.talent import matching, store
 from talentflow.talent.cross_join import full_lists, update_lists
-from talentflow.talent.entities import entity_of_set
+from talentflow.talent.entities import Entity, entity_of_set
 from talentflow.talent.matching import Side, Weights
 from talentflow.talent.value_stores import MatchList, MatchListStore
 
 TOP_K = matching.DEFAULT_TOP_K
+
+
+def match_in_full(conn: psycopg.Connection, ent: Entity, own: Side, *, weights: Weights,
+                  k: int = TOP_K, chunk_rows: int = store.STREAM_ROWS
+                  ) -> tuple[dict[str, MatchList], int]:
+    """Each entity of `own` (side `ent`) against every entity of the other side, read with
+    one binary COPY in chunks of `chunk_rows`; the winners' skill names are read afterwards.
+    Returns (lists, entities on the other side)."""
+    every = store.stream_side(conn, ent.other, chunk_rows=chunk_rows)
+    lists = full_lists(own, every, own_is_candidate=ent.kind == "candidate", weights=weights,
+                       k=k, skills_of=lambda ids: store.load_skills(conn, ent.other, ids))
+    return lists, every.rows
 
 
 def match_lists(ctx: BatchContext, own: dict[str, matching.Entity], other: AllOfInput,
@@ -49,10 +64,10 @@ def match_lists(ctx: BatchContext, own: dict[str, matching.Entity], other: AllOf
         full.update(holes)
     if full:
         todo = [k for k in keys if k in full]
-        every = store.load_side(ctx.conn, ent.other)
-        lists.update(full_lists(side.take([position[k] for k in todo]), every,
-                                own_is_candidate=is_candidate, weights=fusion, k=TOP_K))
-        mode.update(dict.fromkeys(todo, f"full ({len(every)} on the other side)"))
+        found, n_other = match_in_full(ctx.conn, ent, side.take([position[k] for k in todo]),
+                                       weights=fusion, k=TOP_K)
+        lists.update(found)
+        mode.update(dict.fromkeys(todo, f"full ({n_other} on the other side)"))
     ctx.log.info("%d list(s) in full, %d incremental", sum(m.startswith("full")
                                                            for m in mode.values()),
                  sum(m.startswith("incr") for m in mode.values()))

@@ -18,7 +18,7 @@ explanation (features, shared skills, missing must-haves), computed once when it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -26,38 +26,57 @@ from talentflow.talent import matching
 from talentflow.talent.matching import Side, Weights, fold_skill
 from talentflow.talent.value_stores import Match, MatchList
 
+SkillNames = tuple[tuple[str, ...], tuple[str, ...]]  # an entity's (skills, must-haves)
+
+
+def _entry(own: matching.Entity, own_is_candidate: bool, other_id: str, score: float,
+           feats: Sequence[float], other: SkillNames) -> Match:
+    """One Match: the pair's score and features, the job's skills the candidate has, the
+    job's must-haves the candidate lacks."""
+    if own_is_candidate:
+        have, (job_skills, job_must) = own.skills, other
+    else:
+        have, job_skills, job_must = other[0], own.skills, own.must_have_skills
+    folded = {fold_skill(s) for s in have}
+    return Match(other_id, float(score), *(float(x) for x in feats),
+                 shared_skills=tuple(s for s in job_skills if fold_skill(s) in folded),
+                 missing_must_haves=tuple(s for s in job_must if fold_skill(s) not in folded))
+
 
 def explain(own: Side, other: Side, own_is_candidate: bool, rows: Sequence[int],
             cols: Sequence[int], scores: Sequence[float]) -> list[Match]:
     """The Match entries of pairs (own[rows[p]], other[cols[p]])."""
     feats = matching.oriented_features(own, other, own_is_candidate, np.asarray(rows),
                                        np.asarray(cols))
-    out = []
-    for p, (r, c) in enumerate(zip(rows, cols, strict=True)):
-        cand, job = ((own.entities[r], other.entities[c]) if own_is_candidate
-                     else (other.entities[c], own.entities[r]))
-        have = {fold_skill(s) for s in cand.skills}
-        out.append(Match(
-            other.ids[c], float(scores[p]), *(float(x) for x in feats[p]),
-            shared_skills=tuple(s for s in job.skills if fold_skill(s) in have),
-            missing_must_haves=tuple(s for s in job.must_have_skills
-                                     if fold_skill(s) not in have)))
-    return out
+    return [_entry(own.entities[r], own_is_candidate, other.ids[c], scores[p], feats[p],
+                   (other.entities[c].skills, other.entities[c].must_have_skills))
+            for p, (r, c) in enumerate(zip(rows, cols, strict=True))]
 
 
-def full_lists(own: Side, other: Side, *, own_is_candidate: bool, weights: Weights,
-               k: int = matching.DEFAULT_TOP_K) -> dict[str, MatchList]:
-    """Each entity of `own` against the whole `other` side (id-ordered)."""
-    best = matching.top_k(own, other, new_is_candidate=own_is_candidate, weights=weights, k=k)
-    rows = [i for i, cols in enumerate(best.columns) for _ in cols]
-    cols = [c for row in best.columns for c in row]
-    entries = explain(own, other, own_is_candidate, rows, cols,
-                      [s for row in best.scores for s in row])
-    out, at = {}, 0
+def full_lists(own: Side, other: Side | Iterable[Side], *, own_is_candidate: bool,
+               weights: Weights, k: int = matching.DEFAULT_TOP_K,
+               skills_of: Callable[[Sequence[str]], Mapping[str, SkillNames]] | None = None
+               ) -> dict[str, MatchList]:
+    """Each entity of `own` against the whole `other` side: a Side, or its chunks as
+    store.stream_side reads them. Entries are explained once the top-K is known; the other
+    entities' skill names come from the chunks that carry entities, else from `skills_of`
+    (called once, with the ids of the entries alone)."""
+    ranked = matching.rank(own, other, new_is_candidate=own_is_candidate, weights=weights,
+                           k=k)
+    slots = [ranked.entries(i) for i in range(len(own))]
+    unnamed = sorted({ranked.ids[i, s] for i, row in enumerate(slots) for s in row
+                      if ranked.names[i, s] is None})
+    if unnamed and skills_of is None:
+        raise ValueError("the other side came without entities: pass skills_of")
+    loaded = skills_of(unnamed) if unnamed else {}
+    out = {}
     for i, key in enumerate(own.ids):
-        n = len(best.columns[i])
-        out[key] = MatchList(tuple(entries[at:at + n]))
-        at += n
+        out[key] = MatchList(tuple(
+            _entry(own.entities[i], own_is_candidate, ranked.ids[i, s], ranked.scores[i, s],
+                   ranked.features[i, s],
+                   ranked.names[i, s] if ranked.names[i, s] is not None
+                   else loaded[ranked.ids[i, s]])
+            for s in slots[i]))
     return out
 
 

@@ -24,7 +24,8 @@ for the fused score, not a rerank of a shortlist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -91,13 +92,16 @@ class Side:
     lexical: sp.csr_matrix  # (n, 2**HASH_BITS) unit rows
     skills: sp.csr_matrix  # (n, 2**HASH_BITS) multi-hot of folded skill names
     levels: np.ndarray  # (n,) seniority index
-    entities: Sequence[Entity]
+    # The entities themselves (skill names for explanations); None for a side streamed as
+    # matrices alone (store.stream_side), whose winners' names are read afterwards.
+    entities: Sequence[Entity] | None = None
     versions: Sequence[str] | None = None  # the entities' data versions, if loaded
 
     def __post_init__(self) -> None:
         n = len(self.ids)
         if not (len(self.vectors) == self.lexical.shape[0] == self.skills.shape[0]
-                == len(self.levels) == len(self.entities) == n):
+                == len(self.levels) == n
+                and (self.entities is None or len(self.entities) == n)):
             raise ValueError("every part of a Side must have one row per id")
 
     def __len__(self) -> int:
@@ -118,7 +122,7 @@ class Side:
         rows = np.asarray(rows, dtype=np.int64)
         return Side([self.ids[i] for i in rows], self.vectors[rows], self.lexical[rows],
                     self.skills[rows], self.levels[rows],
-                    [self.entities[i] for i in rows],
+                    None if self.entities is None else [self.entities[i] for i in rows],
                     None if self.versions is None else [self.versions[i] for i in rows])
 
 
@@ -187,24 +191,67 @@ def head_of(side: Side) -> Head:
     return Head(_common_terms(side.lexical), _common_terms(side.skills))
 
 
-def _split(matrix: sp.csr_matrix, head: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
-    """(dense columns of the head terms, the rest as CSR)."""
+@dataclass(frozen=True)
+class Columns:
+    """Where each term of one feature goes in a streamed top-K's products (`rank`): its
+    column in the head (0..head-1), head + its column in the tail, or -1: dropped, as no new
+    entity has it in its tail (it can meet nothing there)."""
+
+    terms: np.ndarray  # sorted term ids with a column
+    codes: np.ndarray  # their columns
+    head: int
+    tail: int
+    table: np.ndarray | None = None  # the columns of the whole term space, for large sides
+
+    @classmethod
+    def of(cls, head: np.ndarray, tail: np.ndarray, *, table: bool) -> Columns:
+        """`table`: look up through a table over the term space (64 MB, built in ~0.1 s;
+        then ~4x faster than a binary search: worth it for a large other side)."""
+        terms = np.concatenate([head, tail]).astype(np.int32)
+        codes = np.arange(len(terms), dtype=np.int32)
+        order = np.argsort(terms, kind="stable")
+        out = cls(terms[order], codes[order], len(head), len(tail))
+        if table:
+            full = np.full(1 << lexical.HASH_BITS, -1, dtype=np.int32)
+            full[out.terms] = out.codes
+            out = replace(out, table=full)
+        return out
+
+    def lookup(self, indices: np.ndarray) -> np.ndarray:
+        if self.table is not None:
+            return self.table[indices]
+        if not len(self.terms):
+            return np.full(len(indices), -1, dtype=np.int32)
+        pos = np.minimum(np.searchsorted(self.terms, indices), len(self.terms) - 1)
+        return np.where(self.terms[pos] == indices, self.codes[pos], -1)
+
+
+def _split(matrix: sp.csr_matrix, head: np.ndarray, columns: Columns | None = None
+           ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], sp.csr_matrix]:
+    """((row, head column, value) of the head entries, the rest as CSR): with `columns`,
+    the rest renumbered to its tail columns (terms it drops left out)."""
     n = matrix.shape[0]
     rows = np.repeat(np.arange(n), np.diff(matrix.indptr))
-    pos = np.minimum(np.searchsorted(head, matrix.indices), max(len(head) - 1, 0))
-    in_head = (head[pos] == matrix.indices) if len(head) else np.zeros(matrix.nnz, bool)
-    dense_part = np.zeros((n, len(head)), dtype=np.float32)
-    dense_part[rows[in_head], pos[in_head]] = matrix.data[in_head]
-    keep = ~in_head
+    if columns is None:
+        pos = np.minimum(np.searchsorted(head, matrix.indices), max(len(head) - 1, 0))
+        in_head = (head[pos] == matrix.indices) if len(head) else np.zeros(matrix.nnz, bool)
+        keep = ~in_head
+        tail_indices, width = matrix.indices[keep], matrix.shape[1]
+    else:
+        pos = columns.lookup(matrix.indices)
+        in_head = (pos >= 0) & (pos < columns.head)
+        keep = pos >= columns.head
+        tail_indices, width = pos[keep] - columns.head, max(columns.tail, 1)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
-    tail = sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
-    return dense_part, tail
+    tail = sp.csr_matrix((matrix.data[keep], tail_indices, indptr), shape=(n, width))
+    return (rows[in_head], pos[in_head], matrix.data[in_head]), tail
 
 
 @dataclass(frozen=True)
 class Operands:
-    """One side ready for the product: candidates carry the weights, jobs the scaling."""
+    """One side ready for the product: one side carries the weights (the candidates', unless
+    told otherwise), the job side the skills scaling."""
 
     dense: np.ndarray  # [dense vector | seniority | head lexical | head skills]
     lexical_tail: sp.csr_matrix | None
@@ -221,37 +268,77 @@ class Operands:
                        skills_tail_t=None if self.skills_tail is None
                        else self.skills_tail.T.tocsr())
 
+    def rows(self, start: int, stop: int) -> Operands:
+        return Operands(self.dense[start:stop],
+                        *(None if m is None else m[start:stop]
+                          for m in (self.lexical_tail, self.skills_tail)))
 
-def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head) -> Operands:
+
+def operands(side: Side, *, as_candidate: bool, weights: Weights, head: Head,
+             weighted: bool | None = None,
+             columns: tuple[Columns, Columns] | None = None) -> Operands:
+    """`side` as the candidates or the jobs of a product. The weights go on one side of a
+    product: the candidates by default (`weighted`). With `columns` (lexical, skills) the
+    tails keep only the terms numbered there."""
     w = weights
-    lex_head, lex_tail = _split(side.lexical, head.lexical)
+    weighted = as_candidate if weighted is None else weighted
+    lex_head, lex_tail = _split(side.lexical, head.lexical, columns and columns[0])
     gate, scale = _skill_gates(side)
     factor = gate if as_candidate else scale
-    sk_head, sk_tail = _split(_scaled_rows(side.skills, factor), head.skills)
-    if as_candidate:
-        parts = [w.dense * side.vectors, w.seniority * SENIORITY_FIT[side.levels],
-                 w.lexical * lex_head, w.skills * sk_head]
+    sk_head, sk_tail = _split(_scaled_rows(side.skills, factor), head.skills,
+                              columns and columns[1])
+    n, d, levels = len(side), side.vectors.shape[1], len(SENIORITY_LEVELS)
+    at_lex, at_sk = d + levels, d + levels + len(head.lexical)
+    dense = np.zeros((n, at_sk + len(head.skills)), dtype=np.float32)
+    seniority = (SENIORITY_FIT[side.levels] if as_candidate
+                 else np.eye(levels, dtype=np.float32)[side.levels])
+    scale_by = ((w.dense, w.seniority, w.lexical, w.skills) if weighted else (1, 1, 1, 1))
+    dense[:, :d] = side.vectors * np.float32(scale_by[0]) if weighted else side.vectors
+    dense[:, d:at_lex] = seniority * np.float32(scale_by[1]) if weighted else seniority
+    for (rows, cols, values), at, by in ((lex_head, at_lex, scale_by[2]),
+                                         (sk_head, at_sk, scale_by[3])):
+        dense[rows, at + cols] = values * np.float32(by) if weighted else values
+    if weighted:
         lex_tail, sk_tail = lex_tail * np.float32(w.lexical), sk_tail * np.float32(w.skills)
-    else:
-        parts = [side.vectors, np.eye(len(SENIORITY_LEVELS), dtype=np.float32)[side.levels],
-                 lex_head, sk_head]
-    lex_tail = lex_tail if w.lexical else None
-    sk_tail = sk_tail if w.skills else None
-    return Operands(np.hstack([p.astype(np.float32, copy=False) for p in parts]),
-                    lex_tail, sk_tail)
+    return Operands(dense, lex_tail if w.lexical else None, sk_tail if w.skills else None)
 
 
-def product(rows: Operands, cols: Operands) -> np.ndarray:
+def product(rows: Operands, cols: Operands, buffers: Buffers | None = None) -> np.ndarray:
     """The fused score matrix of two prepared sides (rows x cols), whichever side plays the
-    candidate: the score is a plain dot product of the operands."""
-    out = rows.dense @ cols.dense.T
+    candidate: the score is a plain dot product of the operands. With `buffers`, the result
+    and its temporaries live in reused memory (valid until the next call)."""
+    shape = (rows.dense.shape[0], cols.dense.shape[0])
+    if buffers is None:
+        out = rows.dense @ cols.dense.T
+    else:
+        out = np.matmul(rows.dense, cols.dense.T, out=buffers.get("score", shape))
     for left, right, right_t in ((rows.lexical_tail, cols.lexical_tail, cols.lexical_tail_t),
                                  (rows.skills_tail, cols.skills_tail, cols.skills_tail_t)):
         if left is not None and right is not None and left.nnz and right.nnz:
-            tail = (left @ (right.T if right_t is None else right_t)).tocoo()
-            # Pairs are unique in a product's output: a fancy-indexed += is exact.
-            out[tail.row, tail.col] += tail.data
+            tail = left @ (right.T if right_t is None else right_t)
+            if tail.nnz * 8 < out.size:
+                coo = tail.tocoo()
+                # Pairs are unique in a product's output: a fancy-indexed += is exact.
+                out[coo.row, coo.col] += coo.data
+            else:  # many pairs share a term: one dense pass beats a scatter
+                out += tail.toarray(out=None if buffers is None
+                                    else buffers.get("tail", shape))
     return out
+
+
+class Buffers:
+    """Arrays reused from one product to the next: fresh memory of this size costs a page
+    fault per 4 KB, seconds over a million-row side."""
+
+    def __init__(self) -> None:
+        self._flat: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, int], dtype: type = np.float32) -> np.ndarray:
+        size = shape[0] * shape[1]
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size or flat.dtype != dtype:
+            flat = self._flat[name] = np.empty(size, dtype=dtype)
+        return flat[:size].reshape(shape)
 
 
 def scores(candidates: Side, jobs: Side, weights: Weights, head: Head | None = None
@@ -302,7 +389,7 @@ def oriented_features(rows: Side, cols: Side, rows_are_candidates: bool,
 class TopK:
     """Per row of a side, the best K columns of the other side, best first."""
 
-    columns: list[list[int]]  # indices into the other side
+    columns: list[list[int]]  # indices into the other side (its chunks one after another)
     scores: list[list[float]]
 
 
@@ -322,20 +409,195 @@ def _best(score: np.ndarray, k: int) -> np.ndarray:
     return cols[first[:, np.newaxis] + np.arange(kk)[np.newaxis, :]]
 
 
-def top_k(new: Side, other: Side, *, new_is_candidate: bool, weights: Weights,
-          k: int = DEFAULT_TOP_K) -> TopK:
+# --- the exact top-K over a side read in chunks -------------------------------------------------
+#
+# The other side may be far larger than memory allows as one score matrix (1M candidates),
+# so it comes as chunks (store.stream_side) and each new entity keeps a running top-K: a
+# chunk's contenders (its own top-K, or every score reaching the running K-th) are merged with
+# the entries held, ranked by (-score, id in code point order) as the whole side would rank
+# them. Memory is O(new rows x chunk rows); the result does not depend on the chunk size.
+#
+# The head (terms handled densely) must be the same for every chunk, so it is chosen once,
+# from the new side and the other side's first HEAD_SAMPLE_ROWS rows, whatever the chunking.
+# A term goes dense when the share of (new, other) pairs that both have it reaches
+# HEAD_MIN_PAIR_SHARE: below that, its sparse products cost less than a dense column (a sparse
+# product costs ~300 times a column of the BLAS product per pair sharing the term).
+
+HEAD_SAMPLE_ROWS = 50_000
+HEAD_MIN_PAIR_SHARE = 0.003
+# Contenders above the running K-th beyond this many per row: rank the block with _best.
+CONTENDERS_PER_ROW = 64
+
+
+def _shares(indices: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    terms, counts = np.unique(indices, return_counts=True)
+    return terms, counts / max(rows, 1)
+
+
+def _pair_head(new: sp.csr_matrix, sample: Sequence[sp.csr_matrix]) -> np.ndarray:
+    """Term ids that enough (new, other) pairs share, the HEAD_TERMS most shared, sorted."""
+    n_other = sum(m.shape[0] for m in sample)
+    if not new.nnz or not n_other:
+        return np.zeros(0, dtype=np.int32)
+    t_new, p_new = _shares(new.indices, new.shape[0])
+    t_other, p_other = _shares(np.concatenate([m.indices for m in sample]), n_other)
+    terms, i, j = np.intersect1d(t_new, t_other, assume_unique=True, return_indices=True)
+    share = p_new[i] * p_other[j]
+    keep = share >= HEAD_MIN_PAIR_SHARE
+    terms, share = terms[keep], share[keep]
+    if len(terms) > HEAD_TERMS:
+        terms = terms[np.lexsort((terms, -share))[:HEAD_TERMS]]
+    return np.sort(terms).astype(np.int32)
+
+
+def stream_head(new: Side, sample: Sequence[Side]) -> Head:
+    """The head of a streamed top-K: from `new` and the other side's first rows."""
+    return Head(_pair_head(new.lexical, [c.lexical for c in sample]),
+                _pair_head(new.skills, [c.skills for c in sample]))
+
+
+@dataclass
+class Ranked:
+    """Each new entity's best K over the other side so far, best first: scores (-inf in a
+    slot the other side could not fill yet), the other entities' ids and positions (chunks
+    one after another), the pairs' features, and the other entities' (skills, must-haves)
+    where their chunk carried entities (else None: read for the winners alone)."""
+
+    scores: np.ndarray  # (n, k) float32
+    ids: np.ndarray  # (n, k) object: str, or None in an empty slot
+    columns: np.ndarray  # (n, k) int64, -1 in an empty slot
+    features: np.ndarray  # (n, k, len(FEATURES)) float32
+    names: np.ndarray  # (n, k) object: (skills, must-haves) or None
+    other_rows: int = 0  # rows of the other side seen
+
+    @classmethod
+    def empty(cls, n: int, k: int) -> Ranked:
+        return cls(np.full((n, k), -np.inf, dtype=np.float32),
+                   np.full((n, k), None, dtype=object), np.full((n, k), -1, dtype=np.int64),
+                   np.zeros((n, k, len(FEATURES)), dtype=np.float32),
+                   np.full((n, k), None, dtype=object))
+
+    def entries(self, row: int) -> np.ndarray:
+        """The slots of row `row` that hold an entry (best first)."""
+        return np.flatnonzero(np.isfinite(self.scores[row]))
+
+    def merge(self, lo: int, score: np.ndarray, ids: np.ndarray, positions: np.ndarray,
+              rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Merge contenders (rows[p], cols[p]) of `score` — rows lo.. of the new side against
+        a chunk whose column c has id ids[c] and position positions[c] — into those rows'
+        entries, ranked by (-score, id). Returns (row, slot, column) of the contenders that
+        entered."""
+        b, k = score.shape[0], self.scores.shape[1]
+        held = slice(lo, lo + b)
+        n_old = b * k
+        all_rows = np.concatenate([np.repeat(np.arange(b), k), rows])
+        all_scores = np.concatenate([self.scores[held].ravel(), score[rows, cols]])
+        all_ids = np.concatenate([self.ids[held].ravel(), ids[cols]])
+        # An empty slot has no id; its -inf score ranks it last whatever its id rank.
+        named = np.where(np.equal(all_ids, None), "", all_ids)
+        ranks = np.unique(named, return_inverse=True)[1].ravel()
+        order = np.lexsort((ranks, -all_scores, all_rows))
+        first = np.searchsorted(all_rows[order], np.arange(b))
+        take = order[first[:, np.newaxis] + np.arange(k)[np.newaxis, :]]  # (b, k)
+        old = take < n_old
+        slot = np.where(old, take % k, 0)  # the entry's slot before, for old entries
+        col = cols[np.where(old, 0, take - n_old)] if len(cols) else np.zeros_like(take)
+        at = np.arange(b)[:, np.newaxis]
+        self.columns[held] = np.where(old, self.columns[held][at, slot], positions[col])
+        self.features[held] = self.features[held][at, slot]
+        self.names[held] = self.names[held][at, slot]
+        self.scores[held] = all_scores[take]
+        self.ids[held] = all_ids[take]
+        entered_row, entered_slot = np.nonzero(~old)
+        return entered_row, entered_slot, col[entered_row, entered_slot]
+
+
+def _contenders(score: np.ndarray, kth: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of a chunk's scores that may enter the rows' top-K: every score reaching
+    the row's running K-th (a tie may still win on its id); while a row holds fewer than K,
+    or too many reach it, each row's best K of the chunk."""
+    if np.isfinite(kth).all():
+        live = np.flatnonzero(score.max(axis=1) >= kth)  # most rows: nothing to merge
+        rows, cols = np.nonzero(score[live] >= kth[live, np.newaxis])
+        if len(rows) <= CONTENDERS_PER_ROW * len(kth):
+            return live[rows], cols
+    best = _best(score, k)
+    return np.repeat(np.arange(score.shape[0]), best.shape[1]), best.ravel()
+
+
+def _in_code_point_order(chunk: Side) -> tuple[Side, np.ndarray]:
+    """The chunk with its rows in code point order of ids (ties in a top-K are broken by it),
+    and each row's position in the chunk as given."""
+    ids = chunk.ids
+    if all(a < b for a, b in zip(ids[:-1], ids[1:], strict=True)):
+        return chunk, np.arange(len(chunk))
+    order = np.asarray(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    return chunk.take(order), order
+
+
+def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
+         weights: Weights, k: int = DEFAULT_TOP_K) -> Ranked:
+    """Each new entity's exact top-K over the other side, given whole or as chunks (of any
+    sizes, in any order of ids); ties are broken by id in code point order."""
+    chunks = iter([other] if isinstance(other, Side) else other)
+    ranked = Ranked.empty(len(new), k)
+    sample: list[Side] = []  # the first HEAD_SAMPLE_ROWS rows choose the head
+    for chunk in chunks:
+        sample.append(chunk)
+        if sum(len(c) for c in sample) >= HEAD_SAMPLE_ROWS:
+            break
+    head = stream_head(new, sample)
+    # Only the new side's tail terms can meet in a tail product: the other side's tails keep
+    # those columns alone (small transposes, nothing else to multiply).
+    large = sum(len(c) for c in sample) >= HEAD_SAMPLE_ROWS
+    columns = (Columns.of(head.lexical, np.setdiff1d(new.lexical.indices, head.lexical),
+                          table=large),
+               Columns.of(head.skills, np.setdiff1d(new.skills.indices, head.skills),
+                          table=large))
+    # The weights go on the new side: the chunks' operands are then the chunks as read.
+    mine = operands(new, as_candidate=new_is_candidate, weights=weights, head=head,
+                    weighted=True, columns=columns)
+    blocks = [(lo, mine.rows(lo, lo + CHUNK_ROWS)) for lo in range(0, len(new), CHUNK_ROWS)]
+    buffers = Buffers()
+    offset = 0
+    for chunk in itertools.chain(sample, chunks):
+        if not len(chunk) or not len(new) or not k:
+            offset += len(chunk)
+            continue
+        chunk, order = _in_code_point_order(chunk)
+        theirs = operands(chunk, as_candidate=not new_is_candidate, weights=weights,
+                          head=head, weighted=False, columns=columns).transposed()
+        ids = np.asarray(list(chunk.ids), dtype=object)
+        positions = offset + order
+        entered_rows, entered_slots, entered_cols = [], [], []
+        for lo, block in blocks:
+            score = product(block, theirs, buffers)  # rows are `new` whichever side it is
+            rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k)
+            r, slot, c = ranked.merge(lo, score, ids, positions, rows, cols)
+            entered_rows.append(lo + r)
+            entered_slots.append(slot)
+            entered_cols.append(c)
+        rows, slots, cols = (np.concatenate(x) for x in
+                             (entered_rows, entered_slots, entered_cols))
+        if len(rows):
+            # Explained only once they enter: a pair's features, and the names if at hand.
+            ranked.features[rows, slots] = oriented_features(new, chunk, new_is_candidate,
+                                                             rows, cols)
+            if chunk.entities is not None:
+                names = np.empty(len(cols), dtype=object)
+                names[:] = [(chunk.entities[c].skills, chunk.entities[c].must_have_skills)
+                            for c in cols.tolist()]
+                ranked.names[rows, slots] = names
+        offset += len(chunk)
+    ranked.other_rows = offset
+    return ranked
+
+
+def top_k(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
+          weights: Weights, k: int = DEFAULT_TOP_K) -> TopK:
     """Each new entity's exact top-K against the whole other side (ids in code point order
-    break ties), in chunks of CHUNK_ROWS rows; the other side is prepared once."""
-    columns: list[list[int]] = []
-    best_scores: list[list[float]] = []
-    head = head_of(other)
-    prepared = operands(other, as_candidate=not new_is_candidate, weights=weights,
-                        head=head).transposed()
-    for start in range(0, len(new), CHUNK_ROWS):
-        chunk = new.take(range(start, min(start + CHUNK_ROWS, len(new))))
-        mine = operands(chunk, as_candidate=new_is_candidate, weights=weights, head=head)
-        score = product(mine, prepared)  # symmetric in form: rows are `new` either way
-        best = _best(score, k)
-        columns.extend(best.tolist())
-        best_scores.extend(np.take_along_axis(score, best, axis=1).tolist())
-    return TopK(columns, best_scores)
+    break ties): columns are positions on the other side, its chunks one after another."""
+    ranked = rank(new, other, new_is_candidate=new_is_candidate, weights=weights, k=k)
+    slots = [ranked.entries(i) for i in range(len(new))]
+    return TopK([ranked.columns[i, s].tolist() for i, s in enumerate(slots)],
+                [ranked.scores[i, s].tolist() for i, s in enumerate(slots)])
