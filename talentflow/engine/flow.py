@@ -105,7 +105,21 @@ def dask_runner(workers: int | None = None, address: str | None = None) -> Any:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": max(1, workers or 1),
                                           "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+                                          "dashboard_address": None,
+                                          "env": _worker_env()})
+
+
+def _worker_env() -> dict[str, str]:
+    """The Prefect API for the local cluster's workers. On the ephemeral API nothing names
+    it, and each worker process would start a temporary server of its own (seconds each, and
+    task runs recorded where no one looks); give them the one this process started."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return {}
+    with get_client(sync_client=True) as client:
+        return {"PREFECT_API_URL": str(client.api_url).rstrip("/")}
 
 
 def _submitter(runner: Any) -> Callable[[Asset], Callable[..., Any]]:
