@@ -25,8 +25,11 @@ for the fused score, not a rerank of a shortlist.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -450,10 +453,16 @@ def _pair_head(new: sp.csr_matrix, sample: Sequence[sp.csr_matrix]) -> np.ndarra
     return np.sort(terms).astype(np.int32)
 
 
-def stream_head(new: Side, sample: Sequence[Side]) -> Head:
-    """The head of a streamed top-K: from `new` and the other side's first rows."""
-    return Head(_pair_head(new.lexical, [c.lexical for c in sample]),
-                _pair_head(new.skills, [c.skills for c in sample]))
+def stream_head(new: Side, first: Sequence[Side], rows: int = HEAD_SAMPLE_ROWS) -> Head:
+    """The head of a streamed top-K: from `new` and the first `rows` rows of the other side
+    (the chunks `first`, in the order they came)."""
+    lex, sk, left = [], [], rows
+    for chunk in first:
+        take = min(left, len(chunk))
+        lex.append(chunk.lexical[:take])
+        sk.append(chunk.skills[:take])
+        left -= take
+    return Head(_pair_head(new.lexical, lex), _pair_head(new.skills, sk))
 
 
 @dataclass
@@ -535,21 +544,35 @@ def _in_code_point_order(chunk: Side) -> tuple[Side, np.ndarray]:
     return chunk.take(order), order
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One chunk of the other side ready for the products."""
+
+    chunk: Side  # rows in code point order of ids
+    theirs: Operands | None  # None: nothing to multiply
+    ids: np.ndarray  # object
+    positions: np.ndarray  # each row's position on the whole other side
+
+
 def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
          weights: Weights, k: int = DEFAULT_TOP_K) -> Ranked:
     """Each new entity's exact top-K over the other side, given whole or as chunks (of any
-    sizes, in any order of ids); ties are broken by id in code point order."""
+    sizes, in any order of ids); ties are broken by id in code point order. A thread
+    prepares the next chunk's operands while this one is multiplied."""
     chunks = iter([other] if isinstance(other, Side) else other)
     ranked = Ranked.empty(len(new), k)
-    sample: list[Side] = []  # the first HEAD_SAMPLE_ROWS rows choose the head
+    # The first HEAD_SAMPLE_ROWS rows as they come choose the head, however they are chunked.
+    sample: list[Side] = []
+    seen = 0
     for chunk in chunks:
         sample.append(chunk)
-        if sum(len(c) for c in sample) >= HEAD_SAMPLE_ROWS:
+        seen += len(chunk)
+        if seen >= HEAD_SAMPLE_ROWS:
             break
     head = stream_head(new, sample)
     # Only the new side's tail terms can meet in a tail product: the other side's tails keep
     # those columns alone (small transposes, nothing else to multiply).
-    large = sum(len(c) for c in sample) >= HEAD_SAMPLE_ROWS
+    large = seen >= HEAD_SAMPLE_ROWS
     columns = (Columns.of(head.lexical, np.setdiff1d(new.lexical.indices, head.lexical),
                           table=large),
                Columns.of(head.skills, np.setdiff1d(new.skills.indices, head.skills),
@@ -558,22 +581,28 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
     mine = operands(new, as_candidate=new_is_candidate, weights=weights, head=head,
                     weighted=True, columns=columns)
     blocks = [(lo, mine.rows(lo, lo + CHUNK_ROWS)) for lo in range(0, len(new), CHUNK_ROWS)]
-    buffers = Buffers()
-    offset = 0
-    for chunk in itertools.chain(sample, chunks):
-        if not len(chunk) or not len(new) or not k:
+
+    def prepared() -> Iterator[_Prepared]:
+        offset = 0
+        for chunk in itertools.chain(sample, chunks):
+            ordered, order = _in_code_point_order(chunk)
+            theirs = (operands(ordered, as_candidate=not new_is_candidate, weights=weights,
+                               head=head, weighted=False, columns=columns).transposed()
+                      if len(chunk) and len(new) and k else None)
+            yield _Prepared(ordered, theirs, np.asarray(list(ordered.ids), dtype=object),
+                            offset + order)
             offset += len(chunk)
+        ranked.other_rows = offset
+
+    buffers = Buffers()
+    for ready in one_ahead(prepared()):
+        if ready.theirs is None:
             continue
-        chunk, order = _in_code_point_order(chunk)
-        theirs = operands(chunk, as_candidate=not new_is_candidate, weights=weights,
-                          head=head, weighted=False, columns=columns).transposed()
-        ids = np.asarray(list(chunk.ids), dtype=object)
-        positions = offset + order
         entered_rows, entered_slots, entered_cols = [], [], []
         for lo, block in blocks:
-            score = product(block, theirs, buffers)  # rows are `new` whichever side it is
+            score = product(block, ready.theirs, buffers)  # rows: `new`, whichever side
             rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k)
-            r, slot, c = ranked.merge(lo, score, ids, positions, rows, cols)
+            r, slot, c = ranked.merge(lo, score, ready.ids, ready.positions, rows, cols)
             entered_rows.append(lo + r)
             entered_slots.append(slot)
             entered_cols.append(c)
@@ -581,6 +610,7 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
                              (entered_rows, entered_slots, entered_cols))
         if len(rows):
             # Explained only once they enter: a pair's features, and the names if at hand.
+            chunk = ready.chunk
             ranked.features[rows, slots] = oriented_features(new, chunk, new_is_candidate,
                                                              rows, cols)
             if chunk.entities is not None:
@@ -588,9 +618,56 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
                 names[:] = [(chunk.entities[c].skills, chunk.entities[c].must_have_skills)
                             for c in cols.tolist()]
                 ranked.names[rows, slots] = names
-        offset += len(chunk)
-    ranked.other_rows = offset
     return ranked
+
+
+T = TypeVar("T")
+
+
+def one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, produced by a thread one item ahead of the consumer (numpy and libpq let go
+    of the GIL: the two overlap). Left early, the thread stops after the item in hand and
+    closes `items` itself (a generator must be closed by the thread that runs it)."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    break
+            else:
+                put((True, end))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="one-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = handoff.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def top_k(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import queue
 import select
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -216,10 +214,11 @@ assert lexical.HASH_BITS <= 24, "term ids travel as float4: exact up to 2**24"
 
 class SideStream:
     """Every embedded entity of one side, `chunk_rows` at a time, as `matching.Side`s without
-    entities (one binary COPY; iterate once). Chunks come in the database's order of ids, each
-    chunk's rows in code point order. With `prefetch`, a thread reads and parses the next
-    chunk while the caller computes on this one (the connection is the thread's until the
-    iteration ends). `rows` counts the rows handed out."""
+    entities (one binary COPY; iterate once), rows in the database's order of ids (its
+    collation: matching.rank puts each chunk in code point order itself). With `prefetch`, a
+    thread reads and parses the next chunk while the caller computes on this one (the
+    connection is the thread's until the iteration ends). `rows` counts the rows handed
+    out."""
 
     def __init__(self, conn: psycopg.Connection, ent: Entity, *,
                  chunk_rows: int = STREAM_ROWS, prefetch: bool = True) -> None:
@@ -230,7 +229,7 @@ class SideStream:
 
     def __iter__(self) -> Iterator[matching.Side]:
         chunks = _read_chunks(self.conn, self.ent, self.chunk_rows)
-        for chunk in (_one_ahead(chunks) if self.prefetch else chunks):
+        for chunk in (matching.one_ahead(chunks) if self.prefetch else chunks):
             self.rows += len(chunk)
             yield chunk
 
@@ -292,49 +291,6 @@ def _copy_rows(pgconn: psycopg.pq.abc.PGconn) -> Iterator[memoryview]:
         if len(data) == 2 and bytes(data) == b"\xff\xff":
             return
         yield data
-
-
-def _one_ahead(items: Iterator[matching.Side]) -> Iterator[matching.Side]:
-    """`items`, produced by a thread one item ahead of the consumer. Left early, the thread
-    stops after its item in hand and closes `items` itself (ending a COPY under way)."""
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    end = object()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    break
-            else:
-                put((True, end))
-        except BaseException as exc:  # handed to the consumer, raised there
-            put((False, exc))
-        finally:
-            items.close()  # type: ignore[attr-defined]
-
-    thread = threading.Thread(target=produce, name="stream-side", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = handoff.get()
-            if not ok:
-                raise item
-            if item is end:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _after_signature(data) -> memoryview:
@@ -420,10 +376,6 @@ def _parse_rows(rows: list, skill_ids: dict[bytes, int], chunk: _ChunkBuffer
         raise ValueError(f"{ids[np.argmax(levels < 0)]}: seniority is none of "
                          f"{', '.join(SENIORITY_LEVELS)}")
     skills = _skill_rows(buf, skills_at + 4, skill_ids)
-    order = _code_point_order(ids)
-    if order is not None:
-        ids, vectors, levels = ids[order], vectors[order], levels[order]
-        lex, skills = lex[order], skills[order]
     return matching.Side(ids.tolist(), vectors, lex, skills, levels)
 
 
@@ -467,14 +419,6 @@ def _decoded(raw: np.ndarray) -> np.ndarray:
     except UnicodeDecodeError:
         return np.asarray([b.decode("utf-8") for b in raw.tolist()],
                           dtype=f"U{raw.dtype.itemsize}")
-
-
-def _code_point_order(ids: np.ndarray) -> np.ndarray | None:
-    """The permutation putting ids in code point order, or None if they already are (the
-    database's collation may order them otherwise)."""
-    if len(ids) < 2 or bool((ids[:-1] < ids[1:]).all()):
-        return None
-    return np.argsort(ids, kind="stable")
 
 
 def _skill_rows(buf: np.ndarray, at: np.ndarray, skill_ids: dict[bytes, int]
