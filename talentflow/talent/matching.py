@@ -121,6 +121,19 @@ class Side:
                               dtype=np.int64),
                    list(entities), versions)
 
+    @classmethod
+    def concat(cls, parts: Sequence[Side]) -> Side:
+        """The rows of `parts`, one after another (entities kept if every part has them)."""
+        return cls([i for p in parts for i in p.ids],
+                   np.vstack([p.vectors for p in parts]),
+                   sp.vstack([p.lexical for p in parts], format="csr"),
+                   sp.vstack([p.skills for p in parts], format="csr"),
+                   np.concatenate([p.levels for p in parts]),
+                   None if any(p.entities is None for p in parts)
+                   else [e for p in parts for e in p.entities],
+                   None if any(p.versions is None for p in parts)
+                   else [v for p in parts for v in p.versions])
+
     def take(self, rows: Sequence[int] | np.ndarray) -> Side:
         rows = np.asarray(rows, dtype=np.int64)
         return Side([self.ids[i] for i in rows], self.vectors[rows], self.lexical[rows],
@@ -427,6 +440,11 @@ def _best(score: np.ndarray, k: int) -> np.ndarray:
 # product costs ~300 times a column of the BLAS product per pair sharing the term).
 
 HEAD_SAMPLE_ROWS = 50_000
+# Rows of the other side per product, whatever the chunks they came in: memory is
+# O(new rows x TILE_ROWS), and every product sees the same rows however the side was cut.
+# (BLAS adds up a dot product in an order that depends on the matrices' shapes: the same
+# pair scored in a 7-row and in a 40-row product can differ in the last bit.)
+TILE_ROWS = 50_000
 HEAD_MIN_PAIR_SHARE = 0.003
 # Contenders above the running K-th beyond this many per row: rank the block with _best.
 CONTENDERS_PER_ROW = 64
@@ -453,10 +471,10 @@ def _pair_head(new: sp.csr_matrix, sample: Sequence[sp.csr_matrix]) -> np.ndarra
     return np.sort(terms).astype(np.int32)
 
 
-def stream_head(new: Side, first: Sequence[Side], rows: int = HEAD_SAMPLE_ROWS) -> Head:
-    """The head of a streamed top-K: from `new` and the first `rows` rows of the other side
-    (the chunks `first`, in the order they came)."""
-    lex, sk, left = [], [], rows
+def stream_head(new: Side, first: Sequence[Side], rows: int | None = None) -> Head:
+    """The head of a streamed top-K: from `new` and the first `rows` (HEAD_SAMPLE_ROWS) rows
+    of the other side (the chunks `first`, in the order they came)."""
+    lex, sk, left = [], [], HEAD_SAMPLE_ROWS if rows is None else rows
     for chunk in first:
         take = min(left, len(chunk))
         lex.append(chunk.lexical[:take])
@@ -584,7 +602,7 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
 
     def prepared() -> Iterator[_Prepared]:
         offset = 0
-        for chunk in itertools.chain(sample, chunks):
+        for chunk in _tiles(itertools.chain(sample, chunks), TILE_ROWS):
             ordered, order = _in_code_point_order(chunk)
             theirs = (operands(ordered, as_candidate=not new_is_candidate, weights=weights,
                                head=head, weighted=False, columns=columns).transposed()
@@ -619,6 +637,28 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
                             for c in cols.tolist()]
                 ranked.names[rows, slots] = names
     return ranked
+
+
+def _tiles(chunks: Iterable[Side], rows: int) -> Iterator[Side]:
+    """The rows of `chunks`, in order, regrouped into tiles of `rows` rows (the last one
+    shorter). A chunk that is a tile already passes as it is."""
+    held: list[Side] = []
+    n = 0
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        if not held and len(chunk) == rows:
+            yield chunk
+            continue
+        held.append(chunk)
+        n += len(chunk)
+        while n >= rows:
+            merged = held[0] if len(held) == 1 else Side.concat(held)
+            yield merged.take(range(rows)) if n > rows else merged
+            held = [merged.take(range(rows, n))] if n > rows else []
+            n -= rows
+    if n:
+        yield held[0] if len(held) == 1 else Side.concat(held)
 
 
 T = TypeVar("T")

@@ -206,7 +206,7 @@ def load_skills(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]
 # the weights, then a 0 so that an empty vector is never sent): pgvector's binary send costs the
 # server a third of what int4[] and float4[] cost (1M rows: ~3 s of server CPU against ~9 s).
 
-STREAM_ROWS = 50_000  # rows per chunk: what a full match holds of the other side at once
+STREAM_ROWS = matching.TILE_ROWS  # rows per chunk: each is one tile of a full match
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _FIELDS = 5  # level, embedding, lexical, skills, id
 assert lexical.HASH_BITS <= 24, "term ids travel as float4: exact up to 2**24"
@@ -336,10 +336,10 @@ class _ChunkBuffer:
 
     @staticmethod
     def view(buf: np.ndarray, n: int, stride: int, offset: int, dtype: str,
-             width: int = 0) -> np.ndarray:
+             width: int | None = None) -> np.ndarray:
         """Field `dtype` at `offset` of every row: shape (n,), or (n, width) items."""
         item = np.dtype(dtype).itemsize
-        shape, strides = ((n, width), (stride, item)) if width else ((n,), (stride,))
+        shape, strides = ((n,), (stride,)) if width is None else ((n, width), (stride, item))
         return np.ndarray(shape, dtype=dtype, buffer=buf, offset=offset, strides=strides)
 
 
