@@ -332,7 +332,9 @@ def product(rows: Operands, cols: Operands, buffers: Buffers | None = None) -> n
                                  (rows.skills_tail, cols.skills_tail, cols.skills_tail_t)):
         if left is not None and right is not None and left.nnz and right.nnz:
             tail = left @ (right.T if right_t is None else right_t)
-            if tail.nnz * 8 < out.size:
+            if _add_into is not None:  # no pair twice in a product: one add each
+                _add_into(*shape, tail.indptr, tail.indices, tail.data, out)
+            elif tail.nnz * 8 < out.size:
                 coo = tail.tocoo()
                 # Pairs are unique in a product's output: a fancy-indexed += is exact.
                 out[coo.row, coo.col] += coo.data
@@ -340,6 +342,12 @@ def product(rows: Operands, cols: Operands, buffers: Buffers | None = None) -> n
                 out += tail.toarray(out=None if buffers is None
                                     else buffers.get("tail", shape))
     return out
+
+
+try:  # scipy's own loop adding a CSR matrix into a dense one (what toarray runs on zeros)
+    from scipy.sparse._sparsetools import csr_todense as _add_into
+except ImportError:  # pragma: no cover - a scipy without it: the public paths above
+    _add_into = None
 
 
 class Buffers:
@@ -445,7 +453,7 @@ HEAD_SAMPLE_ROWS = 50_000
 # (BLAS adds up a dot product in an order that depends on the matrices' shapes: the same
 # pair scored in a 7-row and in a 40-row product can differ in the last bit.)
 TILE_ROWS = 50_000
-HEAD_MIN_PAIR_SHARE = 0.003
+HEAD_MIN_PAIR_SHARE = 0.002
 # Contenders above the running K-th beyond this many per row: rank the block with _best.
 CONTENDERS_PER_ROW = 64
 
