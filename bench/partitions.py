@@ -161,6 +161,13 @@ def run(n_keys: int, n_ref: int, n_plan: int, repeat: int, tail_repeat: int
         out["example_reason"] = rows[-1].reasons[0]
         del rows
         out["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
+        # Sizes (tables + indexes) for extrapolating to larger sets; on a shared DATABASE_URL
+        # they include everything else stored there.
+        out["table_mb"] = {t: round(n / 2**20) for t, n in conn.execute(
+            "SELECT t, pg_total_relation_size(t::regclass) FROM unnest(%s::text[]) AS t",
+            (["partition_keys", "partition_latest", "materializations",
+              "materialization_inputs"],)).fetchall()}
+        out["history_rows"] = conn.execute("SELECT count(*) FROM materializations").fetchone()[0]
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["cpus"] = os.cpu_count()
     out["load_average"] = [round(x, 2) for x in os.getloadavg()]
