@@ -66,6 +66,16 @@ def _flow_runs() -> int:
         return len(prefect.read_flow_runs(limit=200))
 
 
+def _delete_deployment(name: str) -> None:
+    from contextlib import suppress
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as prefect, suppress(ObjectNotFound):
+        prefect.delete_deployment(prefect.read_deployment_by_name(name).id)
+
+
 def test_launch_checks_the_selection_then_creates_a_flow_run(
         db: str, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from uuid import UUID
@@ -82,6 +92,7 @@ def test_launch_checks_the_selection_then_creates_a_flow_run(
     refused = client.post("/materialize", json=body, headers=auth)
     assert refused.status_code == 401 and "TALENTFLOW_API_TOKEN" in refused.json()["detail"]
     monkeypatch.setenv("TALENTFLOW_API_TOKEN", "s3cret")
+    _delete_deployment("materialize/materialize")  # another test's, on the shared test API
     missing = client.post("/materialize", json=body, headers=auth)
     assert missing.status_code == 409 and "no deployment" in missing.json()["detail"]
 
