@@ -621,30 +621,41 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
         ranked.other_rows = offset
 
     buffers = Buffers()
-    for ready in one_ahead(prepared()):
-        if ready.theirs is None:
-            continue
-        entered_rows, entered_slots, entered_cols = [], [], []
-        for lo, block in blocks:
-            score = product(block, ready.theirs, buffers)  # rows: `new`, whichever side
-            rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k)
-            r, slot, c = ranked.merge(lo, score, ready.ids, ready.positions, rows, cols)
-            entered_rows.append(lo + r)
-            entered_slots.append(slot)
-            entered_cols.append(c)
-        rows, slots, cols = (np.concatenate(x) for x in
-                             (entered_rows, entered_slots, entered_cols))
-        if len(rows):
-            # Explained only once they enter: a pair's features, and the names if at hand.
-            chunk = ready.chunk
-            ranked.features[rows, slots] = oriented_features(new, chunk, new_is_candidate,
-                                                             rows, cols)
-            if chunk.entities is not None:
-                names = np.empty(len(cols), dtype=object)
-                names[:] = [(chunk.entities[c].skills, chunk.entities[c].must_have_skills)
-                            for c in cols.tolist()]
-                ranked.names[rows, slots] = names
+    ahead = one_ahead(prepared())
+    try:
+        for ready in ahead:
+            _rank_chunk(ranked, new, new_is_candidate, blocks, ready, buffers)
+    finally:
+        ahead.close()  # stops the thread (and a stream under way) if this one failed
     return ranked
+
+
+def _rank_chunk(ranked: Ranked, new: Side, new_is_candidate: bool,
+                blocks: list[tuple[int, Operands]], ready: _Prepared, buffers: Buffers
+                ) -> None:
+    """Merge one prepared tile of the other side into the running top-K."""
+    k = ranked.scores.shape[1]
+    if ready.theirs is None:  # an empty tile, or nothing to rank
+        return
+    entered_rows, entered_slots, entered_cols = [], [], []
+    for lo, block in blocks:
+        score = product(block, ready.theirs, buffers)  # rows: `new`, whichever side
+        rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k)
+        r, slot, c = ranked.merge(lo, score, ready.ids, ready.positions, rows, cols)
+        entered_rows.append(lo + r)
+        entered_slots.append(slot)
+        entered_cols.append(c)
+    rows, slots, cols = (np.concatenate(x) for x in (entered_rows, entered_slots, entered_cols))
+    if len(rows):
+        # Explained only once they enter: a pair's features, and the names if at hand.
+        chunk = ready.chunk
+        ranked.features[rows, slots] = oriented_features(new, chunk, new_is_candidate,
+                                                         rows, cols)
+        if chunk.entities is not None:
+            names = np.empty(len(cols), dtype=object)
+            names[:] = [(chunk.entities[c].skills, chunk.entities[c].must_have_skills)
+                        for c in cols.tolist()]
+            ranked.names[rows, slots] = names
 
 
 def _tiles(chunks: Iterable[Side], rows: int) -> Iterator[Side]:

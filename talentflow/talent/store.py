@@ -216,9 +216,9 @@ class SideStream:
     """Every embedded entity of one side, `chunk_rows` at a time, as `matching.Side`s without
     entities (one binary COPY; iterate once), rows in the database's order of ids (its
     collation: matching.rank puts each chunk in code point order itself). With `prefetch`, a
-    thread reads and parses the next chunk while the caller computes on this one (the
-    connection is the thread's until the iteration ends). `rows` counts the rows handed
-    out."""
+    thread keeps reading the COPY (so the server keeps sending) while the caller parses and
+    computes; the connection is that thread's until the iteration ends. `rows` counts the
+    rows handed out."""
 
     def __init__(self, conn: psycopg.Connection, ent: Entity, *,
                  chunk_rows: int = STREAM_ROWS, prefetch: bool = True) -> None:
@@ -228,10 +228,17 @@ class SideStream:
         self.rows = 0
 
     def __iter__(self) -> Iterator[matching.Side]:
-        chunks = _read_chunks(self.conn, self.ent, self.chunk_rows)
-        for chunk in (matching.one_ahead(chunks) if self.prefetch else chunks):
-            self.rows += len(chunk)
-            yield chunk
+        raw = _read_rows(self.conn, self.ent, self.chunk_rows)
+        skill_ids: dict[bytes, int] = {}  # each distinct skill name is folded and hashed once
+        buffer = _ChunkBuffer()
+        batches = matching.one_ahead(raw) if self.prefetch else raw
+        try:
+            for rows in batches:
+                chunk = _parse_rows(rows, skill_ids, buffer)
+                self.rows += len(chunk)
+                yield chunk
+        finally:
+            batches.close()  # a COPY left early is ended now, not when garbage collected
 
 
 def stream_side(conn: psycopg.Connection, ent: Entity, *, chunk_rows: int = STREAM_ROWS,
@@ -240,8 +247,9 @@ def stream_side(conn: psycopg.Connection, ent: Entity, *, chunk_rows: int = STRE
     return SideStream(conn, ent, chunk_rows=chunk_rows, prefetch=prefetch)
 
 
-def _read_chunks(conn: psycopg.Connection, ent: Entity, chunk_rows: int
-                 ) -> Iterator[matching.Side]:
+def _read_rows(conn: psycopg.Connection, ent: Entity, chunk_rows: int) -> Iterator[list]:
+    """The COPY's rows (level, embedding, lexical, skills, id: binary), `chunk_rows` at a
+    time, unparsed."""
     col = sql.Identifier(ent.id_column)
     levels = sql.SQL("ARRAY[{}]::text[]").format(
         sql.SQL(", ").join(sql.Literal(level) for level in SENIORITY_LEVELS))
@@ -254,17 +262,15 @@ def _read_chunks(conn: psycopg.Connection, ent: Entity, chunk_rows: int
                  ORDER BY v.{col}) TO STDOUT (FORMAT BINARY)""").format(
         levels=levels, col=col, vectors=sql.Identifier(ent.vector_table),
         normalized=sql.Identifier(ent.normalized_table))
-    skill_ids: dict[bytes, int] = {}  # each distinct skill name is folded and hashed once
-    buffer = _ChunkBuffer()
     with conn.cursor() as cur, cur.copy(query) as copy:
         rows: list = []
         for data in _copy_rows(conn.pgconn):
             rows.append(data)
             if len(rows) == chunk_rows:
-                yield _parse_rows(rows, skill_ids, buffer)
+                yield rows
                 rows = []
         if rows:
-            yield _parse_rows(rows, skill_ids, buffer)
+            yield rows
         # The trailer was the last row: psycopg reads the COPY's result and is done.
         if copy.read():
             raise ValueError("data after the binary COPY trailer")

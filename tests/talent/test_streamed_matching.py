@@ -315,3 +315,30 @@ def test_an_empty_side_streams_no_chunk(db: str) -> None:
         jobs = entities(np.random.default_rng(50), "j", 3, 384)
         lists, n_other = match_in_full(conn, JOB, jobs.side(), weights=WEIGHTS[0])
         assert n_other == 0 and all(len(lst) == 0 for lst in lists.values())
+
+
+def test_a_match_that_fails_midway_ends_its_copy(db: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader and preparer threads stop and the COPY is ended before the error reaches
+    the caller, whose connection is then free again."""
+    from tasks.match import match_in_full
+
+    calls = 0
+    real = matching.product
+
+    def failing(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "product", failing)
+    monkeypatch.setattr(matching, "TILE_ROWS", 3)
+    rng = np.random.default_rng(51)
+    with connect(autocommit=True) as conn:
+        write(conn, CANDIDATE, varied(rng, "c", 40))
+        jobs = entities(rng, "j", 2, 384)
+        with pytest.raises(RuntimeError, match="boom"):
+            match_in_full(conn, JOB, jobs.side(), weights=WEIGHTS[0], chunk_rows=3)
+        assert conn.execute("SELECT count(*) FROM candidate_vectors").fetchone() == (40,)
