@@ -547,15 +547,22 @@ class Ranked:
         return entered_row, entered_slot, col[entered_row, entered_slot]
 
 
-def _contenders(score: np.ndarray, kth: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _contenders(score: np.ndarray, kth: np.ndarray, k: int, buffers: Buffers | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of a chunk's scores that may enter the rows' top-K: every score reaching
     the row's running K-th (a tie may still win on its id); while a row holds fewer than K,
     or too many reach it, each row's best K of the chunk."""
     if np.isfinite(kth).all():
-        live = np.flatnonzero(score.max(axis=1) >= kth)  # most rows: nothing to merge
-        rows, cols = np.nonzero(score[live] >= kth[live, np.newaxis])
+        live = np.flatnonzero(score.max(axis=1) >= kth)  # later tiles: few rows to merge
+        if len(live) * 4 > len(kth):  # most rows: one pass over the whole block
+            reach = np.greater_equal(score, kth[:, np.newaxis], out=None if buffers is None
+                                     else buffers.get("reach", score.shape, np.bool_))
+            rows, cols = np.nonzero(reach)
+        else:
+            rows, cols = np.nonzero(score[live] >= kth[live, np.newaxis])
+            rows = live[rows]
         if len(rows) <= CONTENDERS_PER_ROW * len(kth):
-            return live[rows], cols
+            return rows, cols
     best = _best(score, k)
     return np.repeat(np.arange(score.shape[0]), best.shape[1]), best.ravel()
 
@@ -640,7 +647,7 @@ def _rank_chunk(ranked: Ranked, new: Side, new_is_candidate: bool,
     entered_rows, entered_slots, entered_cols = [], [], []
     for lo, block in blocks:
         score = product(block, ready.theirs, buffers)  # rows: `new`, whichever side
-        rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k)
+        rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k, buffers)
         r, slot, c = ranked.merge(lo, score, ready.ids, ready.positions, rows, cols)
         entered_rows.append(lo + r)
         entered_slots.append(slot)
