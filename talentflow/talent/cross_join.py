@@ -75,7 +75,8 @@ def full_lists(own: Side, other: Side | Iterable[Side], *, own_is_candidate: boo
             _entry(own.entities[i], own_is_candidate, ranked.ids[i, s], ranked.scores[i, s],
                    ranked.features[i, s],
                    ranked.names[i, s] if ranked.names[i, s] is not None
-                   else loaded[ranked.ids[i, s]])
+                   # Deleted since it was read: no names (its list is stale already).
+                   else loaded.get(ranked.ids[i, s], ((), ())))
             for s in slots[i]))
     return out
 

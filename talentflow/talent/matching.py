@@ -20,6 +20,10 @@ exact; see cross_join.py):
 The weights are fitted on the project's labelled corpus with cross-validation (fusion.py),
 not set by hand. Every feature is a (sparse) matrix product or a gather, so the top-K is exact
 for the fused score, not a rerank of a shortlist.
+
+A full match (`rank`, `top_k`) takes the other side whole or as chunks, e.g. streamed from
+PostgreSQL (store.stream_side): 1,000 jobs against 1,000,000 candidates run in bounded memory
+(bench/match_scale.py).
 """
 
 from __future__ import annotations
@@ -436,16 +440,18 @@ def _best(score: np.ndarray, k: int) -> np.ndarray:
 # --- the exact top-K over a side read in chunks -------------------------------------------------
 #
 # The other side may be far larger than memory allows as one score matrix (1M candidates),
-# so it comes as chunks (store.stream_side) and each new entity keeps a running top-K: a
-# chunk's contenders (its own top-K, or every score reaching the running K-th) are merged with
-# the entries held, ranked by (-score, id in code point order) as the whole side would rank
-# them. Memory is O(new rows x chunk rows); the result does not depend on the chunk size.
+# so it comes as chunks (store.stream_side), regrouped into tiles of TILE_ROWS rows, and each
+# new entity keeps a running top-K: a tile's contenders (its own top-K, or every score
+# reaching the running K-th) are merged with the entries held, ranked by (-score, id in code
+# point order) as the whole side would rank them. Memory is O(new rows x TILE_ROWS), and the
+# lists do not depend on how the side was chunked (bit for bit, for the same order of rows).
 #
-# The head (terms handled densely) must be the same for every chunk, so it is chosen once,
+# The head (terms handled densely) must be the same for every tile, so it is chosen once,
 # from the new side and the other side's first HEAD_SAMPLE_ROWS rows, whatever the chunking.
 # A term goes dense when the share of (new, other) pairs that both have it reaches
-# HEAD_MIN_PAIR_SHARE: below that, its sparse products cost less than a dense column (a sparse
-# product costs ~300 times a column of the BLAS product per pair sharing the term).
+# HEAD_MIN_PAIR_SHARE: below that, its sparse products cost less than a dense column (on
+# 1M candidates, a pair sharing a term costs a sparse product a few hundred times what one
+# more column costs the BLAS product).
 
 HEAD_SAMPLE_ROWS = 50_000
 # Rows of the other side per product, whatever the chunks they came in: memory is

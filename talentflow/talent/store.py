@@ -156,8 +156,9 @@ def upsert_vectors(conn: psycopg.Connection, ent: Entity,
 
 def load_side(conn: psycopg.Connection, ent: Entity, ids: Sequence[str] | None = None, *,
               with_versions: bool = False) -> matching.Side:
-    """What matching needs of one side (all embedded entities, or the given ids), id-ordered;
-    with their vectors' data versions if asked."""
+    """What matching needs of one side (all embedded entities, or the given ids), id-ordered,
+    as Python objects; with their vectors' data versions if asked. For a few entities (the
+    new or changed ones): a full match streams the whole other side instead (stream_side)."""
     where, params = (f"WHERE v.{ent.id_column} = ANY(%s)", [list(ids)]) if ids is not None \
         else ("", [])
     with conn.cursor(binary=True) as cur:
@@ -200,11 +201,12 @@ def load_skills(conn: psycopg.Connection, ent: Entity, ids: Sequence[str]
 # --- one whole side, streamed ------------------------------------------------------------------
 #
 # A full match reads every entity of the other side (1M candidates and more). Python objects
-# per row (`load_side`) cost ~50 us a row; instead one binary COPY streams the side and each
+# per row (`load_side`) cost ~80 us a row; instead one binary COPY streams the side and each
 # chunk of rows is parsed with numpy straight into a `matching.Side` of matrices (no entities).
 # The lexical arrays travel as one pgvector value (term ids as float4, exact below 2**24, then
-# the weights, then a 0 so that an empty vector is never sent): pgvector's binary send costs the
-# server a third of what int4[] and float4[] cost (1M rows: ~3 s of server CPU against ~9 s).
+# the weights, then a 0 so that an empty vector is never sent): pgvector's binary send is far
+# cheaper for the server than int4[] and float4[] (1M rows: the whole COPY ~6 s of server CPU
+# this way, ~9 s with the arrays as stored).
 
 STREAM_ROWS = matching.TILE_ROWS  # rows per chunk: each is one tile of a full match
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
