@@ -265,25 +265,28 @@ def _read_rows(conn: psycopg.Connection, ent: Entity, chunk_rows: int) -> Iterat
         levels=levels, col=col, vectors=sql.Identifier(ent.vector_table),
         normalized=sql.Identifier(ent.normalized_table))
     with conn.cursor() as cur, cur.copy(query) as copy:
-        rows: list = []
-        for data in _copy_rows(conn.pgconn):
-            rows.append(data)
-            if len(rows) == chunk_rows:
-                yield rows
-                rows = []
-        if rows:
-            yield rows
+        yield from _copy_batches(conn.pgconn, chunk_rows)
         # The trailer was the last row: psycopg reads the COPY's result and is done.
         if copy.read():
             raise ValueError("data after the binary COPY trailer")
 
 
-def _copy_rows(pgconn: psycopg.pq.abc.PGconn) -> Iterator[memoryview]:
-    """The rows of a binary COPY TO under way, up to its trailer. Read from libpq itself:
-    psycopg's `Copy.read` waits through a generator per row, ~10 us each (10 s a million)."""
+def _copy_batches(pgconn: psycopg.pq.abc.PGconn, size: int) -> Iterator[list]:
+    """The rows of a binary COPY TO under way, up to its trailer, `size` at a time. Read from
+    libpq itself: psycopg's `Copy.read` waits through a generator per row, ~10 us each (10 s
+    a million); here a row costs a call and an append."""
+    rows: list = []
+    get, append = pgconn.get_copy_data, rows.append
     first = True
     while True:
-        nbytes, data = pgconn.get_copy_data(1)  # 1: never block inside libpq
+        nbytes, data = get(1)  # 1: never block inside libpq
+        if nbytes > 2 and not first:
+            append(data)
+            if len(rows) == size:
+                yield rows
+                rows = []
+                append = rows.append
+            continue
         if nbytes == 0:  # no whole row buffered: wait for the socket (the GIL is free)
             select.select([pgconn.socket], [], [])
             pgconn.consume_input()
@@ -297,8 +300,14 @@ def _copy_rows(pgconn: psycopg.pq.abc.PGconn) -> Iterator[memoryview]:
             if not len(data):
                 continue
         if len(data) == 2 and bytes(data) == b"\xff\xff":
-            return
-        yield data
+            break
+        append(data)
+        if len(rows) == size:
+            yield rows
+            rows = []
+            append = rows.append
+    if rows:
+        yield rows
 
 
 def _after_signature(data) -> memoryview:
