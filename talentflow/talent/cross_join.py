@@ -29,18 +29,22 @@ from talentflow.talent.value_stores import Match, MatchList
 SkillNames = tuple[tuple[str, ...], tuple[str, ...]]  # an entity's (skills, must-haves)
 
 
-def _entry(own: matching.Entity, own_is_candidate: bool, other_id: str, score: float,
-           feats: Sequence[float], other: SkillNames) -> Match:
+def _entry(own: matching.Entity, own_folded: frozenset[str], own_is_candidate: bool,
+           other_id: str, score: float, feats: Sequence[float], other: SkillNames) -> Match:
     """One Match: the pair's score and features, the job's skills the candidate has, the
-    job's must-haves the candidate lacks."""
+    job's must-haves the candidate lacks (`own_folded`: own's skills, folded)."""
     if own_is_candidate:
-        have, (job_skills, job_must) = own.skills, other
+        have, (job_skills, job_must) = own_folded, other
     else:
-        have, job_skills, job_must = other[0], own.skills, own.must_have_skills
-    folded = {fold_skill(s) for s in have}
+        have = {fold_skill(s) for s in other[0]}
+        job_skills, job_must = own.skills, own.must_have_skills
     return Match(other_id, float(score), *(float(x) for x in feats),
-                 shared_skills=tuple(s for s in job_skills if fold_skill(s) in folded),
-                 missing_must_haves=tuple(s for s in job_must if fold_skill(s) not in folded))
+                 shared_skills=tuple(s for s in job_skills if fold_skill(s) in have),
+                 missing_must_haves=tuple(s for s in job_must if fold_skill(s) not in have))
+
+
+def _folded(entity: matching.Entity) -> frozenset[str]:
+    return frozenset(fold_skill(s) for s in entity.skills)
 
 
 def explain(own: Side, other: Side, own_is_candidate: bool, rows: Sequence[int],
@@ -48,7 +52,8 @@ def explain(own: Side, other: Side, own_is_candidate: bool, rows: Sequence[int],
     """The Match entries of pairs (own[rows[p]], other[cols[p]])."""
     feats = matching.oriented_features(own, other, own_is_candidate, np.asarray(rows),
                                        np.asarray(cols))
-    return [_entry(own.entities[r], own_is_candidate, other.ids[c], scores[p], feats[p],
+    return [_entry(own.entities[r], _folded(own.entities[r]), own_is_candidate, other.ids[c],
+                   scores[p], feats[p],
                    (other.entities[c].skills, other.entities[c].must_have_skills))
             for p, (r, c) in enumerate(zip(rows, cols, strict=True))]
 
@@ -63,21 +68,24 @@ def full_lists(own: Side, other: Side | Iterable[Side], *, own_is_candidate: boo
     (called once, with the ids of the entries alone)."""
     ranked = matching.rank(own, other, new_is_candidate=own_is_candidate, weights=weights,
                            k=k)
-    slots = [ranked.entries(i) for i in range(len(own))]
-    unnamed = sorted({ranked.ids[i, s] for i, row in enumerate(slots) for s in row
-                      if ranked.names[i, s] is None})
+    held = np.isfinite(ranked.scores).sum(axis=1).tolist()  # entries fill the first slots
+    ids, names = ranked.ids, ranked.names
+    unnamed = sorted({ids[i, s] for i, n in enumerate(held) for s in range(n)
+                      if names[i, s] is None})
     if unnamed and skills_of is None:
         raise ValueError("the other side came without entities: pass skills_of")
     loaded = skills_of(unnamed) if unnamed else {}
+    scores, feats = ranked.scores.tolist(), ranked.features.tolist()
     out = {}
     for i, key in enumerate(own.ids):
+        mine = own.entities[i]
+        folded = _folded(mine)
         out[key] = MatchList(tuple(
-            _entry(own.entities[i], own_is_candidate, ranked.ids[i, s], ranked.scores[i, s],
-                   ranked.features[i, s],
-                   ranked.names[i, s] if ranked.names[i, s] is not None
+            _entry(mine, folded, own_is_candidate, ids[i, s], scores[i][s], feats[i][s],
+                   names[i, s] if names[i, s] is not None
                    # Deleted since it was read: no names (its list is stale already).
-                   else loaded.get(ranked.ids[i, s], ((), ())))
-            for s in slots[i]))
+                   else loaded.get(ids[i, s], ((), ())))
+            for s in range(held[i])))
     return out
 
 

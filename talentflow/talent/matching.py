@@ -29,11 +29,12 @@ PostgreSQL (store.stream_side): 1,000 jobs against 1,000,000 candidates run in b
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
@@ -76,6 +77,7 @@ class Weights:
 assert tuple(f.name for f in fields(Weights)) == FEATURES
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a few thousand names, folded for every explanation
 def fold_skill(name: str) -> str:
     """How two skill names are compared: case and spacing do not matter."""
     return " ".join(name.lower().split())
@@ -634,15 +636,25 @@ def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
                             offset + order)
             offset += len(chunk)
         ranked.other_rows = offset
+        read.set()
 
+    read = threading.Event()  # the whole side is in: the other threads are done
     buffers = Buffers()
     ahead = one_ahead(prepared())
-    try:
-        with _blas_leaving_a_core() if large else contextlib.nullcontext():
+    with contextlib.ExitStack() as blas:
+        if large:
+            blas.enter_context(_blas_leaving_a_core())
+
+        def before_product() -> None:
+            if read.is_set():
+                blas.close()  # nothing else runs now: every core to BLAS
+
+        try:
             for ready in ahead:
-                _rank_chunk(ranked, new, new_is_candidate, blocks, ready, buffers)
-    finally:
-        ahead.close()  # stops the thread (and a stream under way) if this one failed
+                _rank_chunk(ranked, new, new_is_candidate, blocks, ready, buffers,
+                            before_product)
+        finally:
+            ahead.close()  # stops the thread (and a stream under way) if this one failed
     return ranked
 
 
@@ -650,7 +662,8 @@ def _blas_leaving_a_core() -> contextlib.AbstractContextManager:
     """BLAS limited to all cores but one while a large side streams in: the reader and
     preparer threads and the database need that one, and OpenBLAS threads that wait for a
     busy core spin (1k x 1M on 2 cores: 27 s and 37 CPU-s with 2 BLAS threads, 25 s and 30
-    CPU-s with 1). Without threadpoolctl (scikit-learn's dependency), BLAS is left as it is."""
+    CPU-s with 1). Lifted once the side is read. Without threadpoolctl (scikit-learn's
+    dependency), BLAS is left as it is."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - installed with sentence-transformers
@@ -659,14 +672,15 @@ def _blas_leaving_a_core() -> contextlib.AbstractContextManager:
 
 
 def _rank_chunk(ranked: Ranked, new: Side, new_is_candidate: bool,
-                blocks: list[tuple[int, Operands]], ready: _Prepared, buffers: Buffers
-                ) -> None:
+                blocks: list[tuple[int, Operands]], ready: _Prepared, buffers: Buffers,
+                before_product: Callable[[], None]) -> None:
     """Merge one prepared tile of the other side into the running top-K."""
     k = ranked.scores.shape[1]
     if ready.theirs is None:  # an empty tile, or nothing to rank
         return
     entered_rows, entered_slots, entered_cols = [], [], []
     for lo, block in blocks:
+        before_product()
         score = product(block, ready.theirs, buffers)  # rows: `new`, whichever side
         rows, cols = _contenders(score, ranked.scores[lo:lo + len(score), k - 1], k, buffers)
         r, slot, c = ranked.merge(lo, score, ready.ids, ready.positions, rows, cols)
