@@ -480,9 +480,6 @@ def setup(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str
     migrate.upgrade()
     out["migrate_s"] = time.perf_counter() - t0
     with connect() as conn:
-        if conn.execute("SELECT EXISTS (SELECT 1 FROM candidates) "
-                        "OR EXISTS (SELECT 1 FROM jobs)").fetchone()[0]:
-            sys.exit("match_scale.py needs empty candidates and jobs tables")
         out["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
         for kind in ("candidate", "job"):
             conn.execute(f"DROP INDEX IF EXISTS {kind}_vectors_hnsw")
@@ -501,6 +498,17 @@ def setup(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str
             "WHERE relname IN ('candidate_vectors', 'job_vectors', 'normalized_candidates', "
             "'normalized_jobs')").fetchall())
     return out, scenarios, database_url()
+
+
+def require_empty() -> None:
+    """Exit, having written nothing, unless the talent tables are empty."""
+    from talentflow.db import connect, migrate
+
+    migrate.upgrade()
+    with connect() as conn:
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM candidates) "
+                        "OR EXISTS (SELECT 1 FROM jobs)").fetchone()[0]:
+            sys.exit("match_scale.py needs empty candidates and jobs tables")
 
 
 def teardown_shared() -> None:
@@ -545,6 +553,8 @@ def main() -> None:
     result: dict[str, Any] = {
         "candidates": args.candidates, "jobs": args.jobs, "k": K, "cpus": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    if shared:
+        require_empty()  # before the try: a database with data is left as it is
     try:
         info, scenarios, url = setup(args)
         result.update(info)
