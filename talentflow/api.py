@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 
 from talentflow.db import connect
 from talentflow.engine.definitions import Definitions, UnknownAsset, load_definitions
-from talentflow.partitions import counts, status
+from talentflow.partitions import DynamicPartitions, counts, status
 from talentflow.partitions.materializations import history, latest
-from talentflow.partitions.status import STATES, page
+from talentflow.partitions.status import STATES, iter_status, page
 
 DEPLOYMENT_ENV = "TALENTFLOW_MATERIALIZE_DEPLOYMENT"
 DEFAULT_DEPLOYMENT = "materialize/materialize"
@@ -142,13 +142,18 @@ def asset_status(
     if bad:
         raise HTTPException(422, f"unknown state(s) {sorted(bad)}; expected {list(STATES)}")
     if propagate:
-        rows = status(conn, asset, propagate=True)
+        # Streamed: every key is counted, only the page is kept.
         tally = {s: 0 for s in STATES}
-        for row in rows:
+        selected: list = []
+        # Key order: byte order for dynamic sets (any `after` works), the set's own otherwise.
+        by_bytes = isinstance(asset.partitions, DynamicPartitions)
+        passed = after is None
+        for row in iter_status(conn, asset, propagate=True):
             tally[row.status] += 1
-        keys = [r.key for r in rows]
-        start = keys.index(after) + 1 if after in keys else 0
-        selected = [r for r in rows[start:] if not state or r.status in state][:limit + 1]
+            passed = passed or (by_bytes and row.key > after)
+            if passed and len(selected) <= limit and (not state or row.status in state):
+                selected.append(row)
+            passed = passed or row.key == after
     else:
         tally = counts(conn, asset)
         try:

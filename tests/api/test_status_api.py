@@ -47,3 +47,21 @@ def test_the_status_picture_is_served_as_svg(client: TestClient) -> None:
     texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
     assert {"materialized 8", "check failed 4", "missing 1"} <= texts
     assert client.get("/assets/nope/status.svg").status_code == 404
+
+
+def test_propagated_status_pages_follow_on_from_each_other(client: TestClient) -> None:
+    """With `propagate`, the statuses stream by (every key counted, one page kept) and the
+    pages, with `after`, together give exactly the filtered full status."""
+    params = {"state": "failed", "limit": 3, "propagate": True}
+    first = client.get("/assets/tidy_docs/status", params=params).json()
+    assert first["counts"]["failed"] == 4 and first["counts"]["missing"] == 1
+    assert [p["key"] for p in first["partitions"]] == ["doc-00", "doc-03", "doc-06"]
+    assert first["truncated"] and first["next_after"] == "doc-06"
+    rest = client.get("/assets/tidy_docs/status",
+                      params={**params, "after": first["next_after"]}).json()
+    assert [p["key"] for p in rest["partitions"]] == ["doc-09"]
+    assert not rest["truncated"]
+    # `after` need not be a key of a dynamic set: the page starts at the next key in order.
+    between = client.get("/assets/tidy_docs/status",
+                         params={**params, "after": "doc-04"}).json()
+    assert [p["key"] for p in between["partitions"]] == ["doc-06", "doc-09"]
