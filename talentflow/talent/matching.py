@@ -600,8 +600,8 @@ class _Prepared:
 def rank(new: Side, other: Side | Iterable[Side], *, new_is_candidate: bool,
          weights: Weights, k: int = DEFAULT_TOP_K) -> Ranked:
     """Each new entity's exact top-K over the other side, given whole or as chunks (of any
-    sizes, in any order of ids); ties are broken by id in code point order. A thread
-    prepares the next chunk's operands while this one is multiplied."""
+    sizes, in any order of ids); ties are broken by id in code point order. The side is
+    multiplied in tiles of TILE_ROWS rows, a thread preparing the next tile meanwhile."""
     chunks = iter([other] if isinstance(other, Side) else other)
     ranked = Ranked.empty(len(new), k)
     # The first HEAD_SAMPLE_ROWS rows as they come choose the head, however they are chunked.
