@@ -662,12 +662,9 @@ def _blas_leaving_a_core() -> contextlib.AbstractContextManager:
     """BLAS limited to all cores but one while a large side streams in: the reader and
     preparer threads and the database need that one, and OpenBLAS threads that wait for a
     busy core spin (1k x 1M on 2 cores: 27 s and 37 CPU-s with 2 BLAS threads, 25 s and 30
-    CPU-s with 1). Lifted once the side is read. Without threadpoolctl (scikit-learn's
-    dependency), BLAS is left as it is."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with sentence-transformers
-        return contextlib.nullcontext()
+    CPU-s with 1). Lifted once the side is read."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(max(1, (os.cpu_count() or 1) - 1), user_api="blas")
 
 
