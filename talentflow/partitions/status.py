@@ -94,20 +94,24 @@ def _selection(conn: psycopg.Connection, asset: Asset, keys: Sequence[str] | Non
 # The inputs of a key's current data that no longer match, for one key (l = its latest row):
 # per-key inputs against the upstream's current version, whole-upstream inputs against the
 # watermark. Only upstreams the asset declares now are compared (a change of deps changes
-# the code version anyway). The CASE keeps the ::bigint cast away from other rows.
-_CHANGED_INPUTS = """
-    FROM materialization_inputs i
+# the code version anyway). The CASE keeps the ::bigint cast away from other rows. The
+# set-wise queries (_set_query) use the same join and test over a whole asset.
+_UPSTREAM_NOW = """
     LEFT JOIN partition_latest up
            ON NOT i.all_keys AND up.asset = i.upstream_asset AND up.partition_key = i.upstream_key
-          AND up.asset = ANY(%(per_key)s::text[])
-    WHERE i.materialization_id = l.success_id
-      AND CASE WHEN i.all_keys
-               THEN i.upstream_asset = ANY(%(all_of)s::text[])
-                    AND (SELECT wm.seq FROM wm WHERE wm.asset = i.upstream_asset)
-                        > i.data_version::bigint
-               ELSE i.upstream_asset = ANY(%(per_key)s::text[])
-                    AND coalesce(up.data_version, '') <> i.data_version
-          END"""
+          AND up.asset = ANY(%(per_key)s::text[])"""
+_INPUT_CHANGED = """
+      CASE WHEN i.all_keys
+           THEN i.upstream_asset = ANY(%(all_of)s::text[])
+                AND (SELECT wm.seq FROM wm WHERE wm.asset = i.upstream_asset)
+                    > i.data_version::bigint
+           ELSE i.upstream_asset = ANY(%(per_key)s::text[])
+                AND coalesce(up.data_version, '') <> i.data_version
+      END"""
+_CHANGED_INPUTS = f"""
+    FROM materialization_inputs i
+    {_UPSTREAM_NOW}
+    WHERE i.materialization_id = l.success_id AND {_INPUT_CHANGED}"""
 
 
 # Blocking checks (engine/checks.py) failing on the key's current data: the key is `failed`
@@ -185,17 +189,8 @@ def _set_query(selection: str, head: str, tail: str) -> str:
         SELECT DISTINCT i.materialization_id AS id
         FROM partition_latest l2
         JOIN materialization_inputs i ON i.materialization_id = l2.success_id
-        LEFT JOIN partition_latest up
-               ON NOT i.all_keys AND up.asset = i.upstream_asset
-              AND up.partition_key = i.upstream_key AND up.asset = ANY(%(per_key)s::text[])
-        WHERE l2.asset = %(asset)s AND l2.status = 'materialized'
-          AND CASE WHEN i.all_keys
-                   THEN i.upstream_asset = ANY(%(all_of)s::text[])
-                        AND (SELECT wm.seq FROM wm WHERE wm.asset = i.upstream_asset)
-                            > i.data_version::bigint
-                   ELSE i.upstream_asset = ANY(%(per_key)s::text[])
-                        AND coalesce(up.data_version, '') <> i.data_version
-              END
+        {_UPSTREAM_NOW}
+        WHERE l2.asset = %(asset)s AND l2.status = 'materialized' AND {_INPUT_CHANGED}
     )
     {head}
     FROM ({selection}) s
