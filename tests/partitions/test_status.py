@@ -17,13 +17,10 @@ from talentflow.partitions import (
     MultiPartitions,
     Reason,
     ReasonKind,
-    Record,
     StaticPartitions,
     counts,
-    current_inputs,
     fail,
     observe,
-    record_many,
     registry,
     source_asset,
     start,
@@ -31,14 +28,10 @@ from talentflow.partitions import (
     status_all,
     succeed,
 )
+from tests.support.records import materialize_keys
 
 items = DynamicPartitions("items")
 refs = DynamicPartitions("refs")
-
-
-def _materialize(conn, asset: Asset, keys: list[str], version: str = "out") -> None:
-    inputs = current_inputs(conn, asset, keys)
-    record_many(conn, asset, [Record(k, f"{version}:{k}", inputs=inputs[k]) for k in keys])
 
 
 def _by_status(rows) -> dict[str, list[str]]:
@@ -74,8 +67,8 @@ def test_identity_all_of_and_code_staleness(conn) -> None:
     c = source_asset("C", refs)
     b = Asset("B", items, deps=[Dep(a), Dep(c, AllOf())], version="1")
     observe(conn, c, [(k, "1") for k in ref_keys])
-    _materialize(conn, a, keys)
-    _materialize(conn, b, keys)
+    materialize_keys(conn, a, keys)
+    materialize_keys(conn, b, keys)
     assert counts(conn, b) == {"missing": 0, "running": 0, "materialized": 2000, "failed": 0,
                                "stale": 0}
     assert all(r.reasons == () for r in status(conn, b))
@@ -89,7 +82,7 @@ def test_identity_all_of_and_code_staleness(conn) -> None:
         "C"),)
     assert {r.kinds for r in rows} == {frozenset({ReasonKind.ALL_OF_CHANGED})}
     assert counts(conn, b)["stale"] == 2000
-    _materialize(conn, b, keys)
+    materialize_keys(conn, b, keys)
     assert counts(conn, b)["materialized"] == 2000
 
     # Four keys of C change: the count, the first three in change order, and an ellipsis.
@@ -97,17 +90,17 @@ def test_identity_all_of_and_code_staleness(conn) -> None:
         observe(conn, c, [(ref, "2")])
     assert _texts(status(conn, b, ["k0000"])[0]) == [
         "upstream C: 4 key(s) changed since this run ('r0003', 'r0001', 'r0002', …)"]
-    _materialize(conn, b, keys)
+    materialize_keys(conn, b, keys)
 
     # A[k] changes: exactly B[k] is stale.
-    _materialize(conn, a, ["k0042"], version="new")
+    materialize_keys(conn, a, ["k0042"], version="new")
     rows = status(conn, b)
     assert _by_status(rows)["stale"] == ["k0042"]
     stale = next(r for r in rows if r.key == "k0042")
     assert stale.reasons == (Reason(
         ReasonKind.INPUT_CHANGED, "upstream A['k0042'] changed: out:k0042 → new:k0042", "A"),)
     # Re-running A with the same output changes nothing downstream.
-    _materialize(conn, a, ["k0001"])
+    materialize_keys(conn, a, ["k0001"])
     assert _by_status(status(conn, b))["stale"] == ["k0042"]
 
     # B's code changes: every key is stale with the code reason.
@@ -124,7 +117,7 @@ def test_identity_all_of_and_code_staleness(conn) -> None:
     assert k42.describe() == "; ".join(_texts(k42))
 
     # Materializing again makes everything fresh.
-    _materialize(conn, b2, keys)
+    materialize_keys(conn, b2, keys)
     assert counts(conn, b2) == {"missing": 0, "running": 0, "materialized": 2000, "failed": 0,
                                 "stale": 0}
 
@@ -164,9 +157,9 @@ def test_upstream_failure_keeps_consumers_fresh_but_removal_does_not(conn) -> No
     a = Asset("A", items)
     c = Asset("C", refs)
     b = Asset("B", DynamicPartitions("outputs"), deps=[Dep(a), Dep(c, AllOf())])
-    _materialize(conn, a, ["x", "y"])
-    _materialize(conn, c, ["r1", "r2"])
-    _materialize(conn, b, ["x", "y"])
+    materialize_keys(conn, a, ["x", "y"])
+    materialize_keys(conn, c, ["r1", "r2"])
+    materialize_keys(conn, b, ["x", "y"])
     fail(conn, start(conn, a, "x"), "boom")  # A['x'] failed, its old data is still there
     assert counts(conn, b)["materialized"] == 2
     registry.delete_keys(conn, "items", ["y"])  # A['y'] is gone, B['y'] still exists
@@ -183,9 +176,9 @@ def test_an_input_read_while_missing_goes_stale_when_it_appears(conn) -> None:
     registry.add_keys(conn, "items", ["k"])
     a = Asset("A", items)
     b = Asset("B", items, deps=[Dep(a)])
-    _materialize(conn, b, ["k"])  # A['k'] does not exist yet: recorded as read-missing
+    materialize_keys(conn, b, ["k"])  # A['k'] does not exist yet: recorded as read-missing
     assert status(conn, b)[0].status == "materialized"  # still missing: nothing changed
-    _materialize(conn, a, ["k"])
+    materialize_keys(conn, a, ["k"])
     [row] = status(conn, b)
     assert (row.status, row.kinds) == ("stale", {ReasonKind.INPUT_APPEARED})
     assert row.reasons[0].upstream == "A"
@@ -203,12 +196,12 @@ def test_cross_join_exactly_the_dependent_matches_go_stale(conn) -> None:
     pairs = MultiPartitions({"left": left_vec.partitions, "right": right_vec.partitions})
     matches = Asset("matches", pairs, deps=[Dep(left_vec, DimensionProjection("left")),
                                             Dep(right_vec, DimensionProjection("right"))])
-    _materialize(conn, left_vec, lefts)
-    _materialize(conn, right_vec, rights)
+    materialize_keys(conn, left_vec, lefts)
+    materialize_keys(conn, right_vec, rights)
     every = pairs.keys(conn)
     assert len(every) == 30_000
-    _materialize(conn, matches, every)
-    _materialize(conn, right_vec, ["R140"], version="edited")
+    materialize_keys(conn, matches, every)
+    materialize_keys(conn, right_vec, ["R140"], version="edited")
     rows = status(conn, matches)
     stale = _by_status(rows)["stale"]
     assert sorted(stale) == sorted(pairs.key(left, "R140") for left in lefts)
@@ -231,9 +224,9 @@ def test_propagate_follows_stale_upstreams(conn) -> None:
     defs = _pipeline()
     raw, clean, summary, vec = (defs.get(n) for n in ("raw", "clean", "summary", "vec"))
     observe(conn, raw, [("a", "1"), ("b", "1")])
-    _materialize(conn, clean, ["a", "b"])
-    _materialize(conn, vec, ["a", "b"])
-    _materialize(conn, summary, ["total"])
+    materialize_keys(conn, clean, ["a", "b"])
+    materialize_keys(conn, vec, ["a", "b"])
+    materialize_keys(conn, summary, ["total"])
     observe(conn, raw, [("a", "2")])  # the row behind 'a' was edited
     assert _by_status(status(conn, clean)).get("stale") == ["a"]
     assert status(conn, clean, ["a"])[0].reasons == (
@@ -248,9 +241,9 @@ def test_propagate_follows_stale_upstreams(conn) -> None:
     assert counts(conn, vec, propagate=True)["stale"] == 1
     assert counts(conn, vec)["stale"] == 0
     # A key already stale itself gets the upstream reason added after its own.
-    _materialize(conn, vec, ["a"], version="v2")  # clean['a'] unchanged: vec['a'] fresh
+    materialize_keys(conn, vec, ["a"], version="v2")  # clean['a'] unchanged: vec['a'] fresh
     observe(conn, raw, [("a", "3")])
-    _materialize(conn, clean, ["b"], version="changed")  # vec['b'] stale itself
+    materialize_keys(conn, clean, ["b"], version="changed")  # vec['b'] stale itself
     observe(conn, raw, [("b", "2")])  # ... and clean['b'] stale too
     [vec_b] = [r for r in status(conn, vec, ["b"], propagate=True)]
     assert [r.kind for r in vec_b.reasons] == [ReasonKind.INPUT_CHANGED,
@@ -264,9 +257,9 @@ def test_status_all_computes_each_asset_once(conn, monkeypatch: pytest.MonkeyPat
     defs = _pipeline()
     raw, clean, vec = (defs.get(n) for n in ("raw", "clean", "vec"))
     observe(conn, raw, [("a", "1")])
-    _materialize(conn, clean, ["a"])
-    _materialize(conn, vec, ["a"])
-    _materialize(conn, defs.get("summary"), ["total"])
+    materialize_keys(conn, clean, ["a"])
+    materialize_keys(conn, vec, ["a"])
+    materialize_keys(conn, defs.get("summary"), ["total"])
     observe(conn, raw, [("a", "2")])
 
     calls: list[tuple[str, bool]] = []

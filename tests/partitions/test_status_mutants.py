@@ -20,7 +20,6 @@ from talentflow.partitions import (
     TimeWindowPartitions,
     claims,
     counts,
-    current_inputs,
     observe,
     record_many,
     registry,
@@ -28,20 +27,16 @@ from talentflow.partitions import (
     status,
 )
 from talentflow.partitions.status import page
+from tests.support.records import materialize_keys
 
 items = DynamicPartitions("items")
 refs = DynamicPartitions("refs")
 
 
-def _materialize(conn, asset: Asset, keys: list[str], version: str = "out") -> None:
-    inputs = current_inputs(conn, asset, keys)
-    record_many(conn, asset, [Record(k, f"{version}:{k}", inputs=inputs[k]) for k in keys])
-
-
 def test_a_claim_is_running_with_its_run_and_ignore_holder_looks_past_it(conn) -> None:
     registry.add_keys(conn, "items", ["a", "b", "c"])
     a = Asset("A", items)
-    _materialize(conn, a, ["a"])
+    materialize_keys(conn, a, ["a"])
     claims.claim(conn, "A", ["a", "b"], holder="h1", flow_run_id="run-1", lease_s=3600)
     claims.claim(conn, "A", ["c"], holder="h2", flow_run_id=None, lease_s=3600)
     rows = status(conn, a, ["a", "b", "c"])
@@ -72,7 +67,7 @@ def test_a_source_asset_never_goes_stale_for_code(conn) -> None:
     changed = Asset("S", items, source=True, version="another")
     assert status(conn, changed)[0].status == "materialized"
     # An ordinary asset with another code version is stale.
-    _materialize(conn, Asset("B", items, version="1"), ["a"])
+    materialize_keys(conn, Asset("B", items, version="1"), ["a"])
     [row] = status(conn, Asset("B", items, version="2"))
     assert (row.key, row.status, row.kinds) == ("a", "stale", {ReasonKind.CODE_CHANGED})
 
@@ -84,7 +79,7 @@ def _all_of_reason(conn, n_changed: int) -> str:
     registry.add_keys(conn, "refs", ref_keys)
     registry.add_keys(conn, "items", ["k"])
     observe(conn, c, [(k, "1") for k in ref_keys])
-    _materialize(conn, b, ["k"])
+    materialize_keys(conn, b, ["k"])
     observe(conn, c, [(k, "2") for k in ref_keys])
     [row] = status(conn, b)
     assert row.kinds == {ReasonKind.ALL_OF_CHANGED}
@@ -106,13 +101,19 @@ def test_all_of_reason_lists_three_keys_without_an_ellipsis(conn) -> None:
         "upstream C: 3 key(s) changed since this run ('r0000', 'r0001', 'r0002')")
 
 
-def test_all_of_reason_says_when_keys_were_removed(conn) -> None:
+def _all_of_of_two_refs(conn) -> tuple[Asset, Asset]:
+    """Source C over refs r1, r2; B['k'] materialized reading all of C."""
     c = source_asset("C", refs)
     b = Asset("B", items, deps=[Dep(c, AllOf())])
     registry.add_keys(conn, "refs", ["r1", "r2"])
     registry.add_keys(conn, "items", ["k"])
     observe(conn, c, [("r1", "1"), ("r2", "1")])
-    _materialize(conn, b, ["k"])
+    materialize_keys(conn, b, ["k"])
+    return c, b
+
+
+def test_all_of_reason_says_when_keys_were_removed(conn) -> None:
+    c, b = _all_of_of_two_refs(conn)
     registry.delete_keys(conn, "refs", ["r2"])
     [row] = status(conn, b)
     assert row.reasons == (Reason(ReasonKind.ALL_OF_CHANGED,
@@ -126,8 +127,8 @@ def _propagated_reason(conn, n_stale: int) -> str:
     keys = [f"k{i}" for i in range(5)]
     registry.add_keys(conn, "items", keys)
     observe(conn, raw, [(k, "1") for k in keys])
-    _materialize(conn, a, keys)
-    _materialize(conn, total, ["t"])
+    materialize_keys(conn, a, keys)
+    materialize_keys(conn, total, ["t"])
     observe(conn, raw, [(k, "2") for k in keys[:n_stale]])
     [row] = status(conn, total, propagate=True)
     assert row.status == "stale" and row.kinds == {ReasonKind.UPSTREAM_STALE}
@@ -150,7 +151,7 @@ def test_propagating_skips_sources_and_unresolved_deps_and_goes_on(conn) -> None
     b = Asset("B", items, deps=[raw, Dep("elsewhere"), a])
     registry.add_keys(conn, "items", ["x", "y"])
     observe(conn, raw, [("x", "1"), ("y", "1")])
-    _materialize(conn, a, ["x", "y"])
+    materialize_keys(conn, a, ["x", "y"])
     # What B read: raw and A, and nothing of the unknown upstream (read while missing).
     record_many(conn, b, [Record(k, f"b{k}", inputs={("raw", k): "1", ("A", k): f"out:{k}",
                                                      ("elsewhere", k): None})
@@ -172,8 +173,8 @@ def test_propagating_through_a_window_offset(conn) -> None:
     b = Asset("B_days", days, deps=[Dep(a, TimeWindowOffset(-1))])
     keys = days.keys(conn)
     observe(conn, raw, [(k, "1") for k in keys])
-    _materialize(conn, a, keys)
-    _materialize(conn, b, keys[1:])
+    materialize_keys(conn, a, keys)
+    materialize_keys(conn, b, keys[1:])
     observe(conn, raw, [("2026-03-02", "2")])
     stale = [(r.key, r.describe()) for r in status(conn, b, keys[1:], propagate=True)
              if r.status == "stale"]
@@ -186,8 +187,8 @@ def test_counts_of_some_keys_with_propagation(conn) -> None:
     b = Asset("B", items, deps=[a])
     registry.add_keys(conn, "items", ["x", "y", "z"])
     observe(conn, raw, [(k, "1") for k in "xyz"])
-    _materialize(conn, a, list("xyz"))
-    _materialize(conn, b, list("xyz"))
+    materialize_keys(conn, a, list("xyz"))
+    materialize_keys(conn, b, list("xyz"))
     observe(conn, raw, [("x", "2"), ("y", "2")])
     assert counts(conn, b, ["x", "z"], propagate=True) == {
         "missing": 0, "running": 0, "materialized": 1, "failed": 0, "stale": 1}
@@ -198,7 +199,7 @@ def test_counts_of_some_keys_with_propagation(conn) -> None:
 def test_paging_a_static_set_in_its_own_order(conn) -> None:
     keys = [f"s{i:04d}" for i in range(1001)][::-1]  # declared order is not byte order
     a = Asset("A", StaticPartitions("many", keys))
-    _materialize(conn, a, keys[:3])
+    materialize_keys(conn, a, keys[:3])
     assert [r.key for r in page(conn, a, limit=2)] == keys[:2]
     assert [r.key for r in page(conn, a, after=keys[0], limit=2)] == keys[1:3]
     assert [r.key for r in page(conn, a, after=keys[1], limit=3)] == keys[2:5]
@@ -217,7 +218,7 @@ def test_a_failure_without_a_message_and_blocking_checks(conn) -> None:
     registry.add_keys(conn, "items", ["a", "b", "c"])
     a = Asset("A", items)
     fail(conn, start(conn, a, "a"), "")
-    _materialize(conn, a, ["b", "c"])
+    materialize_keys(conn, a, ["b", "c"])
     assert tuple(status(conn, a, ["a"])[0]) == ("a", "failed",
                                                 (Reason(ReasonKind.FAILED, "failed"),))
     # Two blocking checks fail on b's current data, one warns on c: b is failed, naming both.
@@ -244,9 +245,9 @@ def test_propagating_past_an_upstream_with_nothing_stale(conn) -> None:
     b = Asset("B", items, deps=[calm, moved])
     registry.add_keys(conn, "items", ["x"])
     observe(conn, raw, [("x", "1")])
-    _materialize(conn, calm, ["x"])
-    _materialize(conn, moved, ["x"])
-    _materialize(conn, b, ["x"])
+    materialize_keys(conn, calm, ["x"])
+    materialize_keys(conn, moved, ["x"])
+    materialize_keys(conn, b, ["x"])
     observe(conn, raw, [("x", "2")])
     [row] = status(conn, b, propagate=True)
     assert tuple(row) == ("x", "stale", (Reason(ReasonKind.UPSTREAM_STALE,
@@ -254,12 +255,7 @@ def test_propagating_past_an_upstream_with_nothing_stale(conn) -> None:
 
 
 def test_all_of_reason_with_changed_and_removed_keys(conn) -> None:
-    c = source_asset("C", refs)
-    b = Asset("B", items, deps=[Dep(c, AllOf())])
-    registry.add_keys(conn, "refs", ["r1", "r2"])
-    registry.add_keys(conn, "items", ["k"])
-    observe(conn, c, [("r1", "1"), ("r2", "1")])
-    _materialize(conn, b, ["k"])
+    c, b = _all_of_of_two_refs(conn)
     observe(conn, c, [("r1", "2")])
     registry.delete_keys(conn, "refs", ["r2"])
     [row] = status(conn, b)
