@@ -59,6 +59,18 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM a process started with start_new_session=True and its children, then SIGKILL
+    if it has not stopped within a minute."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 def drop_database(pg_server_url: str, url: str) -> None:
     """Drop the database `url` names (a test database from tests.conftest.new_database)."""
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
@@ -123,13 +135,7 @@ def served(pg_server_url: str, migrated_template: str, e2e_server: prefect_serve
         _wait_ready(proc, log)
         yield Served(e2e_server.api_url, db_url, home, log)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process_group(proc)
         drop_database(pg_server_url, db_url)
 
 

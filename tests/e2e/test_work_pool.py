@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.e2e.conftest import REPO, drop_database, prefect_server_on_postgres
+from tests.e2e.conftest import (
+    REPO,
+    drop_database,
+    prefect_server_on_postgres,
+    stop_process_group,
+)
 from tests.e2e.test_event_driven import insert_candidate, materializations, run_id_from
 
 pytestmark = pytest.mark.e2e
@@ -63,16 +67,6 @@ def _cli(world_env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT_S
                          timeout=timeout, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, f"{' '.join(args)} -> {out.returncode}\n{out.stdout}\n{out.stderr}"
     return out
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def _wait_worker_online(api_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -133,7 +127,7 @@ def pool_world(pg_server_url: str, migrated_template: str,
             yield PoolWorld(srv.api_url, db_url, env, log)
         finally:
             if worker is not None:
-                _stop(worker)
+                stop_process_group(worker)
             drop_database(pg_server_url, db_url)
 
 
